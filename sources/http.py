@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+# A body cut off mid-transfer (ChunkedEncodingError) is as transient as a lost connection.
+_TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
 
 class FetchError(Exception):
     """A request that failed for good; the message names the URL."""
@@ -182,7 +189,9 @@ class HttpClient:
     def get(self, url: str, *, params: dict[str, Any] | None = None) -> Response:
         return self.request("GET", url, params=params)
 
-    def post_json(self, url: str, payload: Any, *, params: dict[str, Any] | None = None) -> Response:
+    def post_json(
+        self, url: str, payload: Any, *, params: dict[str, Any] | None = None
+    ) -> Response:
         return self.request("POST", url, params=params, json=payload)
 
     def request(
@@ -204,11 +213,12 @@ class HttpClient:
                 self.requests_made += 1
             problem: str
             wait_hint: float | None = None
+            last_status: int | None = None
             try:
                 raw = self.session.request(
                     method, url, params=params, json=json, timeout=self.policy.timeout
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except _TRANSIENT_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
                 final_url = raw.url or url
@@ -236,15 +246,20 @@ class HttpClient:
                         body=raw.content,
                     )
                 problem = f"HTTP {raw.status_code}"
+                last_status = raw.status_code
                 wait_hint = retry_after_seconds(raw.headers.get("Retry-After"))
 
             delay = self._backoff(attempt, wait_hint)
             elapsed = self.clock() - started
-            if attempt >= self.policy.max_attempts or elapsed + delay > self.policy.max_total_seconds:
+            if (
+                attempt >= self.policy.max_attempts
+                or elapsed + delay > self.policy.max_total_seconds
+            ):
                 raise FetchError(
                     f"{method} {url} failed after {attempt} attempts in {elapsed:.1f} s "
                     f"(last: {problem})",
                     url=url,
+                    status=last_status,
                 )
             log.warning("%s %s: %s; retrying in %.1f s", method, url, problem, delay)
             self.sleep(delay)

@@ -1,0 +1,185 @@
+"""Raw landing: every response body kept once, gzip-compressed, plus a manifest per run.
+
+``root/objects/<hash[:2]>/<hash>.json.gz`` holds a body (hash = sha256 of the
+uncompressed bytes); ``root/runs/<run_id>.jsonl`` has one line per response, so a
+run can be replayed (``malbild rebuild``) without the network. An empty
+``root/runs/<run_id>.completed`` marks a run that finished.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_VERSION = re.compile(r"v\d+")
+
+# Level 6 (zlib's default) packs JSON nearly as tight as 9 at a fraction of the time.
+_COMPRESSLEVEL = 6
+
+
+class LandedResponse(Protocol):
+    """What landing needs of a response (``sources.http.Response`` has it)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def request_body(self) -> bytes | None: ...
+    @property
+    def fetched_at(self) -> Any: ...
+
+
+class RawStore:
+    """Content-addressed store of raw response bodies and per-run manifests; thread-safe."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.objects_dir = self.root / "objects"
+        self.runs_dir = self.root / "runs"
+        self._lock = threading.Lock()
+
+    def land(self, response: LandedResponse, *, run_id: str, source: str, kind: str) -> str:
+        """Store the body (once per content) and append a manifest line; return the body's hash."""
+        _check_run_id(run_id)
+        content_hash = hashlib.sha256(response.body).hexdigest()
+        self._store_object(content_hash, response.body)
+        row = {
+            "run_id": run_id,
+            "source": source,
+            "kind": kind,
+            "method": response.method,
+            "url": response.url,
+            "request_body": _text(response.request_body),
+            "fetched_at": response.fetched_at.isoformat(),
+            "status": response.status,
+            "content_hash": content_hash,
+            "bytes": len(response.body),
+        }
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with open(self._manifest_path(run_id), "a", encoding="utf-8") as manifest:
+                manifest.write(line)
+        return content_hash
+
+    def recorder(
+        self, run_id: str, source: str, kind_of: Callable[[str], str] | None = None
+    ) -> Callable[[LandedResponse], None]:
+        """An ``HttpClient.on_response`` callback landing every answer as ``kind_of(url)``.
+
+        Without ``kind_of`` the kind is the endpoint after the API version
+        (``kind_from_url``): ``kpi``, ``municipality``, ``municipality_groups``, ``data``.
+        """
+        _check_run_id(run_id)
+        kind_of = kind_of or kind_from_url
+
+        def record(response: LandedResponse) -> None:
+            self.land(response, run_id=run_id, source=source, kind=kind_of(response.url))
+
+        return record
+
+    def mark_completed(self, run_id: str) -> None:
+        """Record that the run finished, so a rebuild may replay it."""
+        _check_run_id(run_id)
+        with self._lock:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._completed_path(run_id).touch()
+
+    def completed_run_ids(self) -> list[str]:
+        """The runs marked completed, oldest first."""
+        return [run_id for run_id in self.run_ids() if self._completed_path(run_id).exists()]
+
+    def has(self, content_hash: str) -> bool:
+        """Whether a body with this hash is stored."""
+        return self._object_path(content_hash).exists()
+
+    def read_body(self, content_hash: str) -> bytes:
+        """The uncompressed body stored under this hash."""
+        path = self._object_path(content_hash)
+        try:
+            return gzip.decompress(path.read_bytes())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no raw body {content_hash} in {self.objects_dir}") from None
+
+    def manifest(self, run_id: str) -> list[dict[str, Any]]:
+        """The manifest rows of a run in the order landed; empty if the run landed nothing."""
+        _check_run_id(run_id)
+        path = self._manifest_path(run_id)
+        if not path.exists():
+            return []
+        with open(path, encoding="utf-8") as manifest:
+            return [json.loads(line) for line in manifest if line.strip()]
+
+    def run_ids(self) -> list[str]:
+        """Every run with a manifest, oldest first (by its first response's ``fetched_at``)."""
+        if not self.runs_dir.exists():
+            return []
+        firsts: list[tuple[str, str]] = []
+        for path in self.runs_dir.glob("*.jsonl"):
+            with open(path, encoding="utf-8") as manifest:
+                first = manifest.readline()
+            fetched_at = json.loads(first)["fetched_at"] if first.strip() else ""
+            firsts.append((fetched_at, path.stem))
+        return [run_id for _, run_id in sorted(firsts)]
+
+    def _store_object(self, content_hash: str, body: bytes) -> None:
+        path = self._object_path(content_hash)
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A unique temp file then an atomic rename: concurrent writers of the same body
+        # both produce complete files, and readers never see a half-written one.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{content_hash[:8]}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(gzip.compress(body, compresslevel=_COMPRESSLEVEL, mtime=0))
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def _object_path(self, content_hash: str) -> Path:
+        if not _HASH.fullmatch(content_hash):
+            raise ValueError(f"not a sha256 hex digest: {content_hash!r}")
+        return self.objects_dir / content_hash[:2] / f"{content_hash}.json.gz"
+
+    def _manifest_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.jsonl"
+
+    def _completed_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.completed"
+
+
+def kind_from_url(url: str) -> str:
+    """The endpoint a URL names: the path segment after the API version (``/v3/kpi/N1``: kpi)."""
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+    versions = [i for i, segment in enumerate(segments) if _VERSION.fullmatch(segment)]
+    start = versions[0] + 1 if versions else 0
+    return segments[start] if start < len(segments) else "other"
+
+
+def _check_run_id(run_id: str) -> None:
+    if not _RUN_ID.fullmatch(run_id):
+        raise ValueError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
+
+
+def _text(body: bytes | str | None) -> str | None:
+    if body is None or isinstance(body, str):
+        return body
+    return body.decode("utf-8", errors="replace")

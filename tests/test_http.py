@@ -1,0 +1,214 @@
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import requests
+
+from sources.http import (
+    FetchError,
+    IntervalLimiter,
+    Response,
+    SlidingWindowLimiter,
+    retry_after_seconds,
+)
+from tests.kolada_fixtures import FakeClock, answer, scripted_http, session_urls
+
+URL = "https://example.test/v3/kpi"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ConnectionError("connection refused"),
+        requests.ReadTimeout("read timed out"),
+        requests.exceptions.ChunkedEncodingError("body cut off"),
+    ],
+    ids=["connection-error", "timeout", "cut-off-body"],
+)
+def test_transient_transport_failure_is_retried_then_succeeds(failure):
+    clock = FakeClock()
+    http = scripted_http([failure, answer(200, b"ok")], clock)
+
+    response = http.get(URL)
+
+    assert response.body == b"ok"
+    assert session_urls(http) == [URL, URL]
+    assert len(clock.sleeps) == 1
+    assert http.requests_made == 2
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_retryable_status_is_retried_then_succeeds(status):
+    http = scripted_http([answer(status, b"busy"), answer(200, b"ok")])
+
+    assert http.get(URL).body == b"ok"
+    assert http.requests_made == 2
+
+
+def test_retry_after_seconds_is_honoured():
+    clock = FakeClock()
+    http = scripted_http(
+        [answer(429, b"", {"Retry-After": "7"}), answer(200, b"ok")], clock, base_delay=0.1
+    )
+
+    http.get(URL)
+
+    assert clock.sleeps == [7.0]
+
+
+def test_retry_after_http_date_is_honoured():
+    clock = FakeClock()
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    http = scripted_http(
+        [answer(503, b"", {"Retry-After": when}), answer(200, b"ok")], clock, base_delay=0.1
+    )
+
+    http.get(URL)
+
+    assert len(clock.sleeps) == 1
+    assert 18.0 <= clock.sleeps[0] <= 20.0
+
+
+def test_retry_after_parses_delta_seconds_and_http_dates():
+    now = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+
+    assert retry_after_seconds("12", now) == 12.0
+    assert retry_after_seconds("Sun, 29 Nov 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Sun, 29 Nov 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410])
+def test_other_client_errors_are_not_retried(status):
+    http = scripted_http([answer(status, b'{"detail": "no such thing"}')])
+
+    with pytest.raises(FetchError) as caught:
+        http.get(URL)
+
+    assert caught.value.status == status
+    assert caught.value.url == URL
+    assert URL in str(caught.value)
+    assert "no such thing" in str(caught.value)
+    assert http.requests_made == 1
+
+
+def test_gives_up_within_the_total_time_bound_naming_the_url():
+    clock = FakeClock()
+    http = scripted_http(
+        [answer(503, b"down")] * 50,
+        clock,
+        max_attempts=50,
+        base_delay=1.0,
+        max_delay=4.0,
+        max_total_seconds=20.0,
+    )
+
+    with pytest.raises(FetchError) as caught:
+        http.get(URL)
+
+    assert sum(clock.sleeps) <= 20.0
+    assert http.requests_made < 50
+    assert URL in str(caught.value)
+    assert caught.value.status == 503
+
+
+def test_gives_up_after_max_attempts():
+    http = scripted_http([requests.ConnectionError("refused")] * 3, max_attempts=3)
+
+    with pytest.raises(FetchError, match="after 3 attempts"):
+        http.get(URL)
+
+    assert http.requests_made == 3
+
+
+def test_retry_after_beyond_the_time_bound_fails_at_once():
+    clock = FakeClock()
+    http = scripted_http([answer(429, b"", {"Retry-After": "3600"})], clock, max_total_seconds=60)
+
+    with pytest.raises(FetchError, match="429"):
+        http.get(URL)
+
+    assert clock.sleeps == []
+
+
+def test_backoff_grows_exponentially_up_to_max_delay():
+    clock = FakeClock()
+    http = scripted_http(
+        [answer(500)] * 6 + [answer(200, b"ok")],
+        clock,
+        base_delay=1.0,
+        max_delay=4.0,
+        max_total_seconds=1000,
+    )
+
+    http.get(URL)
+
+    upper_bounds = [1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
+    assert all(
+        bound / 2 <= slept <= bound for slept, bound in zip(clock.sleeps, upper_bounds, strict=True)
+    )
+
+
+def test_on_response_sees_final_answers_only():
+    seen: list[Response] = []
+    http = scripted_http([answer(503), answer(200, b"ok"), answer(404, b"gone")])
+    http.on_response = seen.append
+
+    http.get(URL)
+    with pytest.raises(FetchError):
+        http.get(URL + "/x")
+
+    assert [(response.status, response.body) for response in seen] == [(200, b"ok"), (404, b"gone")]
+
+
+def test_interval_limiter_spaces_calls_evenly():
+    clock = FakeClock()
+    limiter = IntervalLimiter(5.0, clock=clock, sleep=clock.sleep)
+
+    for _ in range(4):
+        limiter.acquire()
+
+    assert clock.sleeps == pytest.approx([0.2, 0.2, 0.2])
+
+
+def test_interval_limiter_does_not_wait_when_calls_are_already_spaced():
+    clock = FakeClock()
+    limiter = IntervalLimiter(5.0, clock=clock, sleep=clock.sleep)
+
+    limiter.acquire()
+    clock.now += 1.0
+    limiter.acquire()
+
+    assert clock.sleeps == []
+
+
+def test_interval_limiter_refuses_a_rate_that_is_not_positive():
+    with pytest.raises(ValueError):
+        IntervalLimiter(0)
+
+
+def test_sliding_window_limiter_waits_for_the_oldest_call_to_leave_the_window():
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(3, 10.0, clock=clock, sleep=clock.sleep)
+
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.sleeps == []
+    clock.now += 4.0
+    limiter.acquire()
+
+    assert sum(clock.sleeps) == pytest.approx(6.0)
+
+
+def test_sliding_window_limiter_adopts_reconfigured_limits():
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(1, 10.0, clock=clock, sleep=clock.sleep)
+    limiter.reconfigure(30, 10.0)
+
+    for _ in range(30):
+        limiter.acquire()
+
+    assert clock.sleeps == []
+    limiter.acquire()
+    assert sum(clock.sleeps) == pytest.approx(10.0)

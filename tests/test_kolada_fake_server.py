@@ -1,0 +1,297 @@
+import itertools
+import json
+import math
+
+import pytest
+import requests
+
+from fakes.kolada_server import FakeKolada
+from fakes.sample_data import (
+    SampleValues,
+    load_kpi_catalogue,
+    load_municipalities,
+    load_municipality_groups,
+    sample_kolada,
+)
+from sources.http import HttpClient, RetryPolicy
+from sources.kolada.client import KoladaClient, KoladaResponseError, plan_data_queries
+from tests.kolada_fixtures import SMALL_AREAS, SMALL_GROUPS, SMALL_KPIS, FakeClock, small_kolada
+
+
+@pytest.fixture
+def kolada_fake():
+    with small_kolada() as fake:
+        yield fake
+
+
+def get(fake, path, **params):
+    return requests.get(fake.base_url + path, params=params, timeout=5)
+
+
+def client_for(fake, clock=None):
+    clock = clock or FakeClock()
+    http = HttpClient(sleep=clock.sleep, clock=clock, policy=RetryPolicy(base_delay=0.01))
+    return KoladaClient(fake.base_url, http=http)
+
+
+def test_base_url_is_a_local_v3_root(kolada_fake):
+    assert kolada_fake.base_url.startswith("http://127.0.0.1:")
+    assert kolada_fake.base_url.endswith("/v3")
+
+
+def test_answers_the_v3_envelope(kolada_fake):
+    body = get(kolada_fake, "/municipality").json()
+
+    assert set(body) == {"values", "count", "next_url", "previous_url"}
+    assert body["count"] == len(body["values"]) == 5
+    assert body["next_url"] is None
+    assert body["previous_url"] is None
+
+
+def test_pages_follow_per_page_and_page_with_relative_links(kolada_fake):
+    first = get(kolada_fake, "/municipality", per_page=2).json()
+    last = get(kolada_fake, "/municipality", per_page=2, page=3).json()
+
+    assert [area["id"] for area in first["values"]] == ["0000", "0001"]
+    assert first["count"] == 2
+    assert first["next_url"] == "/v3/municipality?per_page=2&page=2"
+    assert [area["id"] for area in last["values"]] == ["0117"]
+    assert last["next_url"] is None
+    assert last["previous_url"] == "/v3/municipality?per_page=2&page=2"
+
+
+def test_per_page_is_capped_at_5000():
+    values = {("N00001", "0115", year): [{"gender": "T", "value": 1.0}] for year in range(6000)}
+    with FakeKolada(SMALL_KPIS, SMALL_AREAS, SMALL_GROUPS, values) as fake:
+        body = get(fake, "/data/kpi/N00001/municipality/0115", per_page=9999).json()
+
+    assert body["count"] == 5000
+    assert body["next_url"] is not None
+
+
+def test_absolute_next_url_option_gives_full_links():
+    with small_kolada(absolute_next_url=True) as fake:
+        body = get(fake, "/kpi", per_page=1).json()
+        base_url = fake.base_url
+
+    assert body["next_url"] == f"{base_url}/kpi?per_page=1&page=2"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kpi/" + ",".join(f"N{n:05d}" for n in range(26)),
+        "/municipality/" + ",".join(f"{n:04d}" for n in range(26)),
+        "/data/kpi/N00001/year/" + ",".join(str(y) for y in range(1990, 2016)),
+        "/data/kpi/N00001/municipality/" + ",".join(f"{n:04d}" for n in range(26)) + "/year/2020",
+    ],
+    ids=["kpi", "municipality", "year", "data-municipality"],
+)
+def test_more_than_25_ids_is_refused_with_400(kolada_fake, path):
+    response = get(kolada_fake, path)
+
+    assert response.status_code == 400
+    assert "at most 25" in response.json()["detail"]
+
+
+def test_unknown_ids_answer_200_with_no_values(kolada_fake):
+    for path in ("/kpi/N99999", "/municipality/9999", "/data/kpi/N99999/year/2020"):
+        response = get(kolada_fake, path)
+        assert response.status_code == 200
+        assert response.json()["values"] == []
+
+
+def test_ids_select_records(kolada_fake):
+    body = get(kolada_fake, "/kpi/U00003,N00001").json()
+
+    assert sorted(kpi["id"] for kpi in body["values"]) == ["N00001", "U00003"]
+
+
+def test_title_search_is_case_insensitive(kolada_fake):
+    kpis = get(kolada_fake, "/kpi", title="kommunen").json()["values"]
+    areas = get(kolada_fake, "/municipality", title="VALLEN").json()["values"]
+
+    assert [kpi["id"] for kpi in kpis] == ["U00003"]
+    assert [area["id"] for area in areas] == ["0115"]
+
+
+def test_region_type_filters_areas(kolada_fake):
+    areas = get(kolada_fake, "/municipality", region_type="L").json()["values"]
+
+    assert [area["id"] for area in areas] == ["0000", "0001"]
+
+
+def test_municipality_groups_list_members(kolada_fake):
+    groups = get(kolada_fake, "/municipality_groups/G1").json()["values"]
+
+    assert [member["member_id"] for member in groups[0]["members"]] == ["0114", "0115", "0117"]
+
+
+def test_data_records_have_the_v3_shape(kolada_fake):
+    records = get(kolada_fake, "/data/kpi/N00001/year/2020").json()["values"]
+
+    assert [record["municipality"] for record in records] == [
+        "0000",
+        "0001",
+        "0114",
+        "0115",
+        "0117",
+    ]
+    assert records[3] == {
+        "kpi": "N00001",
+        "municipality": "0115",
+        "period": 2020,
+        "values": [{"gender": "T", "count": 1, "status": "", "value": 40.0, "isdeleted": False}],
+    }
+
+
+def test_data_for_one_area_covers_all_years(kolada_fake):
+    records = get(kolada_fake, "/data/kpi/N00001/municipality/0115").json()["values"]
+
+    assert [(record["period"], record["values"][0]["value"]) for record in records] == [
+        (2020, 40.0),
+        (2021, 41.0),
+    ]
+
+
+def test_group_id_answers_the_unweighted_mean_of_its_members(kolada_fake):
+    records = get(kolada_fake, "/data/kpi/N00001/municipality/G1,0115/year/2020,2021").json()
+    by_key = {(r["municipality"], r["period"]): r["values"][0] for r in records["values"]}
+
+    # Members 0114, 0115 and 0117 have 30, 40, 50 in 2020; 31, 41 and null in 2021.
+    assert by_key["G1", 2020]["value"] == pytest.approx(40.0)
+    assert by_key["G1", 2020]["count"] == 3
+    assert by_key["G1", 2021]["value"] == pytest.approx(36.0)
+    assert by_key["G1", 2021]["count"] == 2
+    assert by_key["0115", 2021]["value"] == 41.0
+
+
+def test_unknown_path_is_404_json(kolada_fake):
+    response = get(kolada_fake, "/nothing")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_request_log_separates_data_and_metadata(kolada_fake):
+    get(kolada_fake, "/kpi", title="x")
+    get(kolada_fake, "/data/kpi/N00001/year/2020")
+
+    assert [(r.path, r.query) for r in kolada_fake.metadata_requests()] == [
+        ("/v3/kpi", {"title": "x"})
+    ]
+    assert [r.path for r in kolada_fake.data_requests()] == ["/v3/data/kpi/N00001/year/2020"]
+
+
+def test_injected_fault_answers_the_given_number_of_times_then_real_data(kolada_fake):
+    kolada_fake.inject("/data", status=500, body=b"boom", times=2)
+
+    statuses = [get(kolada_fake, "/data/kpi/N00001/year/2020").status_code for _ in range(3)]
+
+    assert statuses == [500, 500, 200]
+    assert get(kolada_fake, "/kpi").status_code == 200
+
+
+def test_client_recovers_from_injected_429_with_retry_after(kolada_fake):
+    kolada_fake.inject("/data", status=429, headers={"Retry-After": "2"}, body="{}")
+    clock = FakeClock()
+
+    pages = list(client_for(kolada_fake, clock).fetch_data(["N00001"], [2020]))
+
+    assert [page.record_count for page in pages] == [5]
+    assert clock.sleeps == [2.0]
+    assert len(kolada_fake.data_requests()) == 2
+
+
+def test_client_refuses_injected_html_page_with_status_200(kolada_fake):
+    kolada_fake.inject(
+        "/kpi", body="<html><h1>Maintenance</h1></html>", headers={"Content-Type": "text/html"}
+    )
+
+    with pytest.raises(KoladaResponseError, match="not JSON") as caught:
+        client_for(kolada_fake).kpis()
+
+    assert caught.value.url.startswith(f"{kolada_fake.base_url}/kpi")
+
+
+def test_client_refuses_injected_truncated_json(kolada_fake):
+    kolada_fake.inject("/data", body='{"values": [{"kpi": "N00001", "munici')
+
+    with pytest.raises(KoladaResponseError, match="/data/kpi/N00001/year/2020"):
+        list(client_for(kolada_fake).fetch_data(["N00001"], [2020]))
+
+
+def test_client_fails_on_injected_next_url_cycle(kolada_fake):
+    kolada_fake.inject("/municipality", next_url_cycle=True)
+
+    with pytest.raises(KoladaResponseError, match="loops"):
+        client_for(kolada_fake).municipalities()
+
+    assert len(kolada_fake.metadata_requests()) == 1
+
+
+def test_client_reads_metadata_and_names_missing_kpis(kolada_fake):
+    client = client_for(kolada_fake)
+
+    assert len(client.kpis(["N00001", "N99999"])) == 1
+    assert [area["id"] for area in client.municipalities()] == [
+        "0000",
+        "0001",
+        "0114",
+        "0115",
+        "0117",
+    ]
+    assert [group["id"] for group in client.municipality_groups()] == ["G1"]
+
+
+def test_bundled_sample_metadata_is_the_real_catalogue():
+    assert len(load_kpi_catalogue()) == 6099
+    areas = load_municipalities()
+    assert len(areas) == 312
+    assert sum(area["type"] == "K" for area in areas) == 290
+    assert len(load_municipality_groups()) == 3630
+
+
+def test_sample_values_are_deterministic_with_genders_and_some_nulls():
+    catalogue = [
+        {"id": "N1", "is_divided_by_gender": False},
+        {"id": "N2", "is_divided_by_gender": 1},
+    ]
+    values = SampleValues(catalogue)
+    again = SampleValues(catalogue)
+
+    areas = [f"{area:04d}" for area in range(300)]
+    grid = list(itertools.product(["N1", "N2"], areas, [2020, 2021]))
+    generated = [values(*key) for key in grid]
+
+    assert generated == [again(*key) for key in grid]
+    assert {v["gender"] for v in values("N1", "0115", 2020) or []} == {"T"}
+    assert [v["gender"] for v in values("N2", "0115", 2020) or []] == ["T", "K", "M"]
+    nulls = sum(v["value"] is None for record in generated for v in record or [])
+    assert 0 < nulls < len(grid) * 0.1
+    assert values("N404", "0115", 2020) is None
+    assert values("N1", "0115", 2020) != values("N1", "0115", 2021)
+
+
+def test_fetching_20_kpis_for_312_areas_and_11_years_takes_at_most_pages_plus_one_requests():
+    kpis = [kpi["id"] for kpi in load_kpi_catalogue()[:20]]
+    years = list(range(2010, 2021))
+    with FakeKolada(**sample_kolada()) as fake:
+        client = client_for(fake)
+        catalogue = client.kpis(kpis)
+        areas = client.municipalities()
+        metadata_requests = len(fake.metadata_requests())
+        pages = list(client.fetch_data(kpis, years))
+
+    queries = plan_data_queries(kpis, years)
+    records = sum(page.record_count for page in pages)
+    assert len(catalogue) == 20
+    assert len(areas) == 312
+    assert metadata_requests == 2
+    assert len(queries) == 1
+    assert records == 20 * 11 * 312
+    assert len(fake.data_requests()) <= math.ceil(records / 5000) + 1
+    assert all(r.path == "/v3/" + queries[0].path[1:] for r in fake.data_requests())
+    assert len(fake.metadata_requests()) == metadata_requests
+    body = json.loads(pages[0].body)
+    assert body["count"] == 5000

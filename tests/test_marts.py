@@ -1,0 +1,229 @@
+"""The marts on a hand-computed case (tests/warehouse_data.py: mart_batch).
+
+N1 in 2024, gender T: 0123=30, 0115=20, 0117=20, 0114=10, 0120=5, 0125=1; 0127 is deleted.
+Higher is better, so ranks are 1, 2, 2, 4, 5, 6 with six ranked; a quarter is ceil(6/4)=2:
+green ranks 1-2, red ranks 5-6, yellow between. Riket 15, county (0001) 12, peers
+(G1: 0114, 0117, 0120) (10+20+5)/3.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.warehouse_data import mart_batch
+from warehouse.connection import open_warehouse
+from warehouse.load import load_refresh, mark_sample_data
+from warehouse.queries import goal_indicator_status, goal_summary
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    path: Path = tmp_path_factory.mktemp("marts") / "warehouse.duckdb"
+    with open_warehouse(path) as connection:
+        load_refresh(connection, mart_batch())
+        yield connection
+
+
+def status_row(
+    con: duckdb.DuckDBPyConnection, indicator_id: str, area: str, year: int, plan: str = "p"
+) -> dict[str, Any]:
+    frame = goal_indicator_status(con, plan, area, year).filter(indicator_id=indicator_id)
+    assert frame.height == 1
+    return frame.row(0, named=True)
+
+
+def summary_row(
+    con: duckdb.DuckDBPyConnection, goal_id: str, area: str, year: int
+) -> dict[str, Any]:
+    frame = goal_summary(con, "p", area, year).filter(goal_id=goal_id)
+    assert frame.height == 1
+    return frame.row(0, named=True)
+
+
+def test_ties_share_a_rank_and_skip_the_next(con: duckdb.DuckDBPyConnection) -> None:
+    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
+    ranks = dict(zip(frame["municipality_id"], frame["rank"], strict=True))
+    assert ranks == {
+        "0123": 1,
+        "0115": 2,
+        "0117": 2,
+        "0114": 4,
+        "0120": 5,
+        "0125": 6,
+        "0127": None,
+    }
+    assert set(frame["ranked_count"]) == {6}
+
+
+def test_colours_by_quarter_of_ranked(con: duckdb.DuckDBPyConnection) -> None:
+    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
+    colours = dict(zip(frame["municipality_id"], frame["colour"], strict=True))
+    assert colours == {
+        "0123": "green",
+        "0115": "green",
+        "0117": "green",
+        "0114": "yellow",
+        "0120": "red",
+        "0125": "red",
+        "0127": "grey",
+    }
+
+
+def test_deleted_and_other_gender_values_are_no_value(con: duckdb.DuckDBPyConnection) -> None:
+    assert status_row(con, "a_high", "0127", 2024)["value"] is None
+    assert status_row(con, "a_high", "0115", 2024)["value"] == 20.0
+
+
+def test_lower_is_better_ranks_smallest_first_and_fewer_than_four_is_grey(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_low")
+    ranked = frame.filter(frame["rank"].is_not_null())
+    assert dict(zip(ranked["municipality_id"], ranked["rank"], strict=True)) == {
+        "0114": 1,
+        "0117": 2,
+        "0115": 3,
+    }
+    assert set(frame["colour"]) == {"grey"}
+
+
+def test_no_direction_is_grey_and_unranked(con: duckdb.DuckDBPyConnection) -> None:
+    row = status_row(con, "a_none", "0115", 2024)
+    assert (row["rank"], row["ranked_count"], row["colour"]) == (None, None, "grey")
+    assert row["kpi_title"] == "Egen titel"
+
+
+def test_kpi_title_falls_back_to_kolada(con: duckdb.DuckDBPyConnection) -> None:
+    assert status_row(con, "a_high", "0115", 2024)["kpi_title"] == "Kolada-titel N1"
+
+
+def test_riket_county_and_peer_values(con: duckdb.DuckDBPyConnection) -> None:
+    own = status_row(con, "a_high", "0115", 2024)
+    assert (own["riket_value"], own["county_value"]) == (15.0, 12.0)
+    assert own["peer_value"] == pytest.approx(35 / 3)
+    assert own["peer_basis"].startswith("medel av gruppens medlemmar (ovägt)")
+    other = status_row(con, "a_high", "0114", 2024)
+    assert (other["riket_value"], other["peer_value"], other["peer_basis"]) == (15.0, None, None)
+
+
+def test_change_from_previous_year_and_latest(con: duckdb.DuckDBPyConnection) -> None:
+    frame = (
+        goal_indicator_status(con, "p", "0115")
+        .filter(indicator_id="a_high")
+        .sort("year")
+        .select("year", "value", "change_from_previous_year", "is_latest")
+    )
+    assert frame.rows() == [
+        (2022, 17.0, None, False),
+        (2023, 18.0, 1.0, False),
+        (2024, 20.0, 2.0, True),
+        (2025, None, None, False),
+    ]
+
+
+def test_years_before_from_year_are_not_comparable(con: duckdb.DuckDBPyConnection) -> None:
+    before = status_row(con, "c_from", "0115", 2023)
+    assert before["value"] is None
+    assert before["unavailable_reason"] == "ej jämförbart före 2024"
+    first = status_row(con, "c_from", "0115", 2024)
+    assert (first["value"], first["change_from_previous_year"]) == (20.0, None)
+
+
+def test_rows_cover_every_kommun_and_the_year_before(con: duckdb.DuckDBPyConnection) -> None:
+    frame = goal_indicator_status(con, "p").filter(indicator_id="a_low")
+    assert sorted(set(frame["municipality_id"])) == [
+        "0114",
+        "0115",
+        "0117",
+        "0120",
+        "0123",
+        "0125",
+        "0127",
+    ]
+    assert sorted(set(frame["year"])) == [2023, 2024, 2025]
+
+
+def test_region_plan_ranks_regions_only(con: duckdb.DuckDBPyConnection) -> None:
+    frame = goal_indicator_status(con, "r", year=2024)
+    assert frame.select("municipality_id", "rank", "ranked_count", "colour").sort(
+        "municipality_id"
+    ).rows() == [("0001", 1, 2, "grey"), ("0003", 2, 2, "grey")]
+
+
+@pytest.mark.parametrize(
+    ("indicator_id", "area", "expected"),
+    [
+        ("a_low", "0115", False),  # value 6, target <= 5 (lower: default operator)
+        ("a_low", "0117", True),  # value 5
+        ("a_none", "0115", True),  # 7 >= county 7 (no direction: the plan's operator)
+        ("b_rank", "0115", True),  # rank 2 <= 2
+        ("b_rank", "0114", False),  # rank 4
+        ("b_colour", "0114", True),  # yellow is enough for a yellow target
+        ("b_colour", "0120", False),  # red
+        ("b_riket", "0115", True),  # 20 >= 15
+        ("b_riket", "0114", False),  # 10 < 15
+        ("b_peers", "0115", True),  # 20 >= 11.67
+        ("b_peers", "0114", None),  # peers only on the plan's own area
+        ("a_high", "0115", None),  # no target
+        ("b_rank", "0127", None),  # no value
+    ],
+)
+def test_target_met_by_kind(
+    con: duckdb.DuckDBPyConnection, indicator_id: str, area: str, expected: bool | None
+) -> None:
+    assert status_row(con, indicator_id, area, 2024)["target_met"] is expected
+
+
+def test_target_text_and_source(con: duckdb.DuckDBPyConnection) -> None:
+    row = status_row(con, "a_low", "0115", 2024)
+    assert (row["target"], row["source"]) == ("högst 5", "Källa: Kolada")
+
+
+def test_a_sample_data_warehouse_says_so_in_the_source(tmp_path: Path) -> None:
+    with open_warehouse(tmp_path / "demo.duckdb") as demo:
+        mark_sample_data(demo)
+        load_refresh(demo, mart_batch())
+        sources = set(goal_indicator_status(demo, "p")["source"])
+    assert sources == {"Exempeldata: genererade värden, inte statistik"}
+
+
+def test_summary_counts(con: duckdb.DuckDBPyConnection) -> None:
+    row = summary_row(con, "a", "0115", 2024)
+    counts = {k: row[k] for k in ("indicators", "with_value", "green", "yellow", "red", "grey")}
+    assert counts == {
+        "indicators": 3,
+        "with_value": 3,
+        "green": 1,
+        "yellow": 0,
+        "red": 0,
+        "grey": 2,
+    }
+    assert (row["targets_met"], row["targets_missed"], row["assessed"], row["met"]) == (1, 1, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("goal_id", "area", "status"),
+    [
+        ("a", "0115", "uppfyllt"),  # 2 of 3 met >= the plan's 0.6
+        ("b", "0115", "uppfyllt"),  # 4 of 4
+        ("b", "0114", "delvis uppfyllt"),  # 1 of 3 assessed (peers not judged) >= 0.3
+        ("b", "0120", "ej uppfyllt"),  # 0 of 3
+        ("b", "0127", "underlag saknas"),  # no value at all
+        ("c", "0115", "underlag saknas"),  # 1 of 3 with a value < 0.5 coverage
+    ],
+)
+def test_summary_status_thresholds(
+    con: duckdb.DuckDBPyConnection, goal_id: str, area: str, status: str
+) -> None:
+    assert summary_row(con, goal_id, area, 2024)["status"] == status
+
+
+def test_every_mart_column_is_documented(con: duckdb.DuckDBPyConnection) -> None:
+    columns = con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart'"
+    ).fetchall()
+    assert {table for table, _, _ in columns} == {"goal_indicator_status", "goal_summary"}
+    assert [(table, column) for table, column, comment in columns if not comment] == []

@@ -1,0 +1,277 @@
+"""Loading a refresh: merge counts, idempotence, all-or-nothing, the run log and the file lock."""
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import warehouse.load
+from tests.warehouse_data import group_members, groups, mart_batch, municipalities, observations
+from warehouse.connection import WarehouseLockedError, open_warehouse
+from warehouse.load import RefreshBatch, finish_run, load_refresh, start_run
+from warehouse.queries import read_catalogue, responses_for_run, runs
+
+DATA_TABLES = (
+    "raw.response",
+    "core.kpi",
+    "core.municipality",
+    "core.municipality_group",
+    "core.municipality_group_member",
+    "core.observation",
+    "core.goal_plan",
+    "core.goal",
+    "core.goal_indicator",
+    "core.series",
+)
+
+MANIFEST_LINE = {
+    "run_id": "run-1",
+    "source": "kolada",
+    "kind": "data",
+    "method": "GET",
+    "url": "http://127.0.0.1/v3/data/kpi/N1",
+    "request_body": None,
+    "fetched_at": "2025-03-01T10:00:00+00:00",
+    "status": 200,
+    "content_hash": "f" * 64,
+    "bytes": 123,
+}
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with open_warehouse(tmp_path / "warehouse.duckdb") as connection:
+        yield connection
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every data table's rows, as comparable text."""
+    return {table: sorted(map(repr, con.sql(f"FROM {table}").fetchall())) for table in DATA_TABLES}
+
+
+def observation_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], tuple[object, str]]:
+    rows = con.execute(
+        "SELECT municipality_id, year, value, run_id FROM core.observation"
+    ).fetchall()
+    return {(area, year): (value, run_id) for area, year, value, run_id in rows}
+
+
+def test_new_changed_and_identical_rows_are_counted(con: duckdb.DuckDBPyConnection) -> None:
+    first = [("N1", "0114", 2024, 1.0), ("N1", "0115", 2024, 2.0), ("N1", "0117", 2024, None)]
+    load_refresh(con, RefreshBatch(run_id="run-1", observations=observations(first)))
+
+    second = [
+        ("N1", "0114", 2024, 1.0),  # identical
+        ("N1", "0115", 2024, 2.5),  # changed
+        ("N1", "0117", 2024, None),  # identical null: null-safe comparison
+        ("N1", "0120", 2024, 4.0),  # new
+    ]
+    counts = load_refresh(con, RefreshBatch(run_id="run-2", observations=observations(second)))
+
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 2)
+    assert observation_rows(con) == {
+        ("0114", 2024): (1.0, "run-1"),
+        ("0115", 2024): (2.5, "run-2"),
+        ("0117", 2024): (None, "run-1"),
+        ("0120", 2024): (4.0, "run-2"),
+    }
+
+
+def test_a_value_becoming_null_or_deleted_is_an_update(con: duckdb.DuckDBPyConnection) -> None:
+    load_refresh(con, RefreshBatch("run-1", observations=observations([("N1", "0114", 2024, 1.0)])))
+    counts = load_refresh(
+        con,
+        RefreshBatch("run-2", observations=observations([("N1", "0114", 2024, 1.0, "T", True)])),
+    )
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 0)
+
+
+def test_reloading_the_same_batch_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    batch = mart_batch()
+    batch.responses = [MANIFEST_LINE]
+    first = load_refresh(con, batch)
+    before = snapshot(con)
+
+    second = load_refresh(con, batch)
+
+    assert first.inserted == batch.observations.height  # type: ignore[union-attr]
+    assert (second.inserted, second.updated) == (0, 0)
+    assert second.unchanged == batch.observations.height  # type: ignore[union-attr]
+    assert all(c.inserted == c.updated == 0 for c in second.tables.values())
+    assert snapshot(con) == before
+
+
+def test_counts_add_up_per_table() -> None:
+    LoadCounts = warehouse.load.LoadCounts
+    a = LoadCounts(1, 2, 3, tables={"core.observation": LoadCounts(1, 2, 3)})
+    b = LoadCounts(10, 0, 5, tables={"core.observation": LoadCounts(10, 0, 5), "core.kpi": a})
+    total = a + b
+    assert (total.inserted, total.updated, total.unchanged) == (11, 2, 8)
+    assert total.tables["core.observation"] == LoadCounts(11, 2, 8)
+    assert set(total.tables) == {"core.observation", "core.kpi"}
+
+
+def test_catalogue_is_upserted_and_group_members_replaced(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    load_refresh(
+        con,
+        RefreshBatch(
+            "run-1",
+            municipalities=municipalities([("0114", "Upplands Väsby", "K")]),
+            groups=groups([("G1", "Grupp")]),
+            group_members=group_members([("G1", "0114"), ("G1", "0115")]),
+        ),
+    )
+    counts = load_refresh(
+        con,
+        RefreshBatch(
+            "run-2",
+            municipalities=municipalities([("0114", "Upplands-Väsby", "K"), ("0115", "V", "K")]),
+            group_members=group_members([("G1", "0114")]),
+        ),
+    )
+    assert counts.tables["core.municipality"] == warehouse.load.LoadCounts(1, 1, 0)
+    _, areas, groups_frame, members = read_catalogue(con)
+    assert areas.rows() == [("0114", "Upplands-Väsby", "K"), ("0115", "V", "K")]
+    assert groups_frame.rows() == [("G1", "Grupp")]
+    assert members.select("group_id", "member_id").rows() == [("G1", "0114")]
+
+
+def test_reloading_a_plan_replaces_its_rows(con: duckdb.DuckDBPyConnection) -> None:
+    batch = mart_batch()
+    load_refresh(con, batch)
+    assert batch.plan is not None
+    plan_p_goal_a = {
+        name: frame.filter(
+            pl.col("plan_id") == "p",
+            pl.col("goal_id") == "a" if "goal_id" in frame.columns else True,
+        )
+        for name, frame in batch.plan.items()
+    }
+    load_refresh(con, RefreshBatch("run-2", plan=plan_p_goal_a))
+    assert con.sql("SELECT DISTINCT plan_id, goal_id FROM core.goal ORDER BY ALL").fetchall() == [
+        ("p", "a"),
+        ("r", "r"),
+    ]
+    assert con.sql("SELECT DISTINCT goal_id FROM core.goal_indicator ORDER BY 1").fetchall() == [
+        ("a",),
+        ("r",),
+    ]
+
+
+@pytest.mark.parametrize("earlier_rows", [0, 1], ids=["into-empty", "into-loaded"])
+def test_duplicate_keys_in_a_batch_fail_the_load(
+    con: duckdb.DuckDBPyConnection, earlier_rows: int
+) -> None:
+    earlier = observations([("N9", "0115", 2020, 1.0)][:earlier_rows])
+    load_refresh(con, RefreshBatch("run-0", observations=earlier))
+    twice = observations([("N1", "0114", 2024, 1.0), ("N1", "0114", 2024, 2.0)])
+    with pytest.raises(ValueError, match="one row per key"):
+        load_refresh(con, RefreshBatch("run-1", observations=twice))
+    assert con.sql("SELECT count(*) FROM core.observation").fetchone() == (earlier_rows,)
+
+
+def test_a_crash_after_the_observation_merge_leaves_every_table_as_it_was(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_refresh(con, mart_batch())
+    before = snapshot(con)
+    changed = mart_batch()
+    changed.run_id = "run-2"
+    assert changed.observations is not None
+    changed.observations = changed.observations.with_columns(pl.col("value") + 1)
+    changed.municipalities = municipalities([("0114", "Nytt namn", "K")])
+    changed.responses = [MANIFEST_LINE]
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(warehouse.load, "_record_responses", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_refresh(con, changed)
+
+    assert snapshot(con) == before
+
+
+def test_the_run_log_is_kept_when_the_load_fails(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_run(con, "run-1", "refresh", "p", {"years": [2023, 2024]})
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(warehouse.load, "_merge_observations", crash)
+    with pytest.raises(RuntimeError):
+        load_refresh(con, mart_batch())
+    finish_run(con, "run-1", "failed", requests_made=3, warnings=["slow"], error="disk full")
+
+    row = runs(con).row(0, named=True)
+    assert (row["run_id"], row["status"], row["error"], row["requests_made"]) == (
+        "run-1",
+        "failed",
+        "disk full",
+        3,
+    )
+    assert row["warnings"] == ["slow"]
+    assert row["ended_at"] is not None
+
+
+def test_a_finished_run_records_its_counts(con: duckdb.DuckDBPyConnection) -> None:
+    start_run(con, "run-1", "refresh", None, None)
+    counts = load_refresh(con, mart_batch())
+    finish_run(con, "run-1", "succeeded", requests_made=1, counts=counts)
+    row = runs(con).row(0, named=True)
+    assert (row["status"], row["rows_inserted"], row["rows_updated"]) == (
+        "succeeded",
+        counts.inserted,
+        0,
+    )
+
+
+def test_responses_are_recorded_once(con: duckdb.DuckDBPyConnection) -> None:
+    body = {**MANIFEST_LINE, "method": "POST", "request_body": {"query": []}}
+    batch = RefreshBatch("run-1", responses=[MANIFEST_LINE, body])
+    load_refresh(con, batch)
+    load_refresh(con, batch)
+    frame = responses_for_run(con, "run-1")
+    assert frame.height == 2
+    assert sorted(frame["request_body"].to_list(), key=str) == [None, '{"query": []}']
+
+
+def test_a_warehouse_held_by_another_process_is_reported_as_locked(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, sys
+                con = duckdb.connect({str(path)!r})
+                print("holding", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseLockedError) as raised, open_warehouse(path):
+            pass
+        message = str(raised.value)
+        assert message.startswith(f"{path} is in use by another process (")
+        assert f"PID {holder.pid}" in message
+        assert message.endswith("wait for it to finish or close it")
+    finally:
+        holder.communicate("")

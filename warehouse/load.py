@@ -1,0 +1,388 @@
+"""Loading a refresh into the warehouse: one transaction, set-based merges, and the run log."""
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
+
+# Observation columns whose change makes a new version of the row; response_hash alone
+# does not (an identical value fetched again keeps the run that first loaded it).
+OBSERVATION_COMPARED = (
+    "source",
+    "value",
+    "count",
+    "status",
+    "is_deleted",
+    "table_id",
+    "source_updated",
+)
+
+# Catalogue frame → table and key. Every other column is compared.
+CATALOGUE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "kpis": ("core.kpi", ("id",)),
+    "municipalities": ("core.municipality", ("id",)),
+    "groups": ("core.municipality_group", ("id",)),
+    "group_members": ("core.municipality_group_member", ("group_id", "member_id")),
+}
+
+# Plan frames replaced per plan, in the order they are written.
+PLAN_TABLES = ("goal_plan", "goal", "goal_indicator")
+
+RESPONSE_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "source": pl.String(),
+    "kind": pl.String(),
+    "method": pl.String(),
+    "url": pl.String(),
+    "request_body": pl.String(),
+    "fetched_at": pl.String(),
+    "status": pl.Int32(),
+    "content_hash": pl.String(),
+    "bytes": pl.Int64(),
+}
+
+
+@dataclass
+class RefreshBatch:
+    """Everything one refresh writes; a frame left as None leaves its table unchanged."""
+
+    run_id: str
+    kpis: pl.DataFrame | None = None
+    municipalities: pl.DataFrame | None = None
+    groups: pl.DataFrame | None = None
+    group_members: pl.DataFrame | None = None
+    # goal_plan, goal, goal_indicator, series (transforms.goal_plan.goal_plan_frames)
+    plan: Mapping[str, pl.DataFrame] | None = None
+    observations: pl.DataFrame | None = None
+    # raw landing manifest lines for raw.response
+    responses: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """Observation rows inserted, updated and left unchanged; per merged table in `tables`."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    tables: Mapping[str, "LoadCounts"] = field(default_factory=dict, compare=False)
+
+    def __add__(self, other: "LoadCounts") -> "LoadCounts":
+        tables = dict(self.tables)
+        for name, counts in other.tables.items():
+            tables[name] = tables[name] + counts if name in tables else counts
+        return LoadCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            tables=tables,
+        )
+
+
+class _ArrowStream:
+    """Hands a Polars frame to DuckDB through the Arrow C stream interface (no pyarrow)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self._frame.__arrow_c_stream__(requested_schema)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextmanager
+def _staged(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[str]:
+    """Expose a frame to SQL as a view for the duration of a step (zero copy)."""
+    con.register(name, _ArrowStream(frame))
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    key: Sequence[str],
+    run_id: str,
+    *,
+    compared: Sequence[str] | None = None,
+) -> LoadCounts:
+    """Upsert frame into table on key; only rows that differ (null-safe) get the new run_id."""
+    columns = [c for c in _table_columns(con, table) if c != "run_id"]
+    missing = sorted(set(columns) - set(frame.columns))
+    if missing:
+        raise ValueError(f"{table}: the frame lacks columns {missing}")
+    compared = [c for c in columns if c not in key] if compared is None else list(compared)
+    updated_columns = [c for c in columns if c not in key]
+    on = " AND ".join(f"t.{c} = s.{c}" for c in key)
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compared) or "false"
+    assignments = ", ".join([*(f"{c} = s.{c}" for c in updated_columns), "run_id = $run_id"])
+    insert_columns = ", ".join([*columns, "run_id"])
+    insert_values = ", ".join([*(f"s.{c}" for c in columns), "$run_id"])
+    with _staged(con, "staged_rows", frame.select(columns)) as staged:
+        before = _count(con, table)
+        if before == 0:
+            # A first load: a plain insert is twice as fast as a merge with nothing to match.
+            con.execute(
+                f"INSERT INTO {table} ({insert_columns}) SELECT s.*, $run_id FROM {staged} AS s",
+                {"run_id": run_id},
+            )
+            return LoadCounts(frame.height, 0, 0)
+        row = con.execute(
+            f"""
+            MERGE INTO {table} AS t
+            USING {staged} AS s
+            ON ({on})
+            WHEN MATCHED AND ({changed}) THEN UPDATE SET {assignments}
+            WHEN NOT MATCHED THEN INSERT ({insert_columns}) VALUES ({insert_values})
+            """,
+            {"run_id": run_id},
+        ).fetchone()
+    affected = int(row[0]) if row else 0
+    inserted = _count(con, table) - before
+    updated = affected - inserted
+    return LoadCounts(inserted, updated, frame.height - inserted - updated)
+
+
+def _load_catalogue(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> dict[str, LoadCounts]:
+    counts = {}
+    for attribute, (table, key) in CATALOGUE_TABLES.items():
+        frame: pl.DataFrame | None = getattr(batch, attribute)
+        if frame is None:
+            continue
+        counts[table] = _merge(con, table, frame, key, batch.run_id)
+        if attribute == "group_members":
+            _drop_departed_members(con, frame)
+    return counts
+
+
+def _drop_departed_members(con: duckdb.DuckDBPyConnection, members: pl.DataFrame) -> None:
+    """A group in the batch has exactly the batch's members: remove those no longer listed."""
+    with _staged(con, "staged_members", members.select("group_id", "member_id")) as staged:
+        con.execute(
+            f"""
+            DELETE FROM core.municipality_group_member AS t
+            WHERE t.group_id IN (SELECT group_id FROM {staged})
+              AND NOT EXISTS (
+                  SELECT 1 FROM {staged} AS s
+                  WHERE s.group_id = t.group_id AND s.member_id = t.member_id
+              )
+            """
+        )
+
+
+def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
+    """Replace every row of the batch's plans; upsert the series they declare."""
+    if not batch.plan:
+        return
+    plans = batch.plan["goal_plan"]
+    plan_ids = plans["plan_id"].to_list()
+    for name in reversed(PLAN_TABLES):
+        con.execute(
+            f"DELETE FROM core.{name} WHERE plan_id IN (SELECT unnest($ids))", {"ids": plan_ids}
+        )
+    for name in PLAN_TABLES:
+        frame = batch.plan.get(name)
+        if frame is None or frame.is_empty():
+            continue
+        if name == "goal_plan":
+            frame = frame.with_columns(run_id=pl.lit(batch.run_id))
+        with _staged(con, f"staged_{name}", frame) as staged:
+            con.execute(f"INSERT INTO core.{name} BY NAME SELECT * FROM {staged}")
+    series = batch.plan.get("series")
+    if series is not None and not series.is_empty():
+        with _staged(con, "staged_series", series) as staged:
+            con.execute(
+                f"DELETE FROM core.series WHERE series_id IN (SELECT series_id FROM {staged})"
+            )
+            con.execute(f"INSERT INTO core.series BY NAME SELECT * FROM {staged}")
+
+
+def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
+    if batch.observations is None:
+        return LoadCounts()
+    frame = batch.observations.cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
+    counts = _merge(
+        con,
+        "core.observation",
+        frame,
+        OBSERVATION_KEY,
+        batch.run_id,
+        compared=OBSERVATION_COMPARED,
+    )
+    if counts.inserted:
+        _check_unique_observations(con, batch.run_id)
+    return counts
+
+
+def _check_unique_observations(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Stand-in for a primary key (see sql/migrations/003): only this run's rows can clash."""
+    key = ", ".join(OBSERVATION_KEY)
+    # Distinct key hashes as many as rows proves the keys unique; it is 4x cheaper than
+    # grouping by the key, which runs only to name the clash (or a hash collision).
+    unique = con.execute(
+        f"SELECT count(*) = count(DISTINCT hash({key})) FROM core.observation"
+        " WHERE run_id = $run_id",
+        {"run_id": run_id},
+    ).fetchone()
+    if unique and unique[0]:
+        return
+    clash = con.execute(
+        f"""
+        SELECT {key}, count(*) AS n
+        FROM core.observation
+        WHERE run_id = $run_id
+        GROUP BY {key}
+        HAVING count(*) > 1
+        LIMIT 1
+        """,
+        {"run_id": run_id},
+    ).fetchone()
+    if clash:
+        raise ValueError(
+            f"observations: the batch has {clash[-1]} rows for one key {clash[:-1]}"
+            f" ({key}); a refresh must have one row per key"
+        )
+
+
+def _record_responses(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
+    """Append the run's manifest lines to raw.response, skipping lines already there."""
+    if not batch.responses:
+        return
+    rows = [
+        {
+            **{name: line.get(name) for name in RESPONSE_SCHEMA},
+            "run_id": line.get("run_id") or batch.run_id,
+            "request_body": _as_text(line.get("request_body")),
+            "fetched_at": _as_text(line.get("fetched_at")),
+        }
+        for line in batch.responses
+    ]
+    frame = pl.DataFrame(rows, schema=RESPONSE_SCHEMA)
+    columns = ", ".join(RESPONSE_SCHEMA)
+    with _staged(con, "staged_responses", frame) as staged:
+        con.execute(
+            f"""
+            INSERT INTO raw.response ({columns})
+            SELECT {columns} FROM (
+                SELECT * REPLACE (fetched_at::TIMESTAMPTZ AS fetched_at) FROM {staged}
+            )
+            EXCEPT
+            SELECT {columns} FROM raw.response
+            """
+        )
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
+    """Write a refresh in one transaction: catalogue, plan, observations and responses."""
+    with _transaction(con):
+        tables = _load_catalogue(con, batch)
+        _load_plan(con, batch)
+        observations = _merge_observations(con, batch)
+        _record_responses(con, batch)
+    tables["core.observation"] = observations
+    return LoadCounts(
+        observations.inserted, observations.updated, observations.unchanged, tables=tables
+    )
+
+
+def mark_sample_data(con: duckdb.DuckDBPyConnection) -> None:
+    """Label the warehouse as holding generated sample values (the marts' source says so)."""
+    with _transaction(con):
+        con.execute(
+            "INSERT OR REPLACE INTO core.warehouse_info (key, value)"
+            " VALUES ('sample_data', 'generated values, not real statistics')"
+        )
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    kind: str,
+    plan_id: str | None,
+    parameters: Mapping[str, Any] | None,
+) -> None:
+    """Record a run as running (its own transaction, so it survives a failed load)."""
+    with _transaction(con):
+        con.execute(
+            "INSERT INTO core.run (run_id, kind, plan_id, status, parameters)"
+            " VALUES (?, ?, ?, 'running', ?)",
+            [run_id, kind, plan_id, json.dumps(parameters or {}, ensure_ascii=False, default=str)],
+        )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    *,
+    requests_made: int | None = None,
+    counts: LoadCounts | None = None,
+    warnings: Sequence[str] = (),
+    error: str | None = None,
+) -> None:
+    """Record how a run ended: succeeded, failed or refused, with its counts."""
+    with _transaction(con):
+        row = con.execute(
+            """
+            UPDATE core.run SET
+                ended_at = now(), status = ?, requests_made = ?,
+                rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
+                warnings = ?, error = ?
+            WHERE run_id = ?
+            """,
+            [
+                status,
+                requests_made,
+                counts.inserted if counts else None,
+                counts.updated if counts else None,
+                counts.unchanged if counts else None,
+                list(warnings),
+                error,
+                run_id,
+            ],
+        ).fetchone()
+        if not row or row[0] != 1:
+            raise ValueError(f"run {run_id!r} was not started (start_run)")

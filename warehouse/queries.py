@@ -1,0 +1,64 @@
+"""Read helpers for flows and the CLI: SQL from sql/queries, results as Polars frames."""
+
+from functools import cache
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from warehouse.migrations import sql_dir
+
+
+@cache
+def _query_text(name: str) -> str:
+    return (sql_dir() / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _frame(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    return pl.DataFrame(con.sql(_query_text(name), params=params))
+
+
+def read_catalogue(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The last loaded catalogue: (kpis, municipalities, groups, group_members)."""
+    return (
+        _frame(con, "catalogue_kpis"),
+        _frame(con, "catalogue_municipalities"),
+        _frame(con, "catalogue_groups"),
+        _frame(con, "catalogue_group_members"),
+    )
+
+
+def goal_summary(
+    con: duckdb.DuckDBPyConnection,
+    plan_id: str,
+    municipality_id: str | None = None,
+    year: int | None = None,
+) -> pl.DataFrame:
+    """mart.goal_summary rows of one plan, optionally one area and/or year."""
+    params = {"plan_id": plan_id, "municipality_id": municipality_id, "year": year}
+    return _frame(con, "goal_summary", params)
+
+
+def goal_indicator_status(
+    con: duckdb.DuckDBPyConnection,
+    plan_id: str,
+    municipality_id: str | None = None,
+    year: int | None = None,
+) -> pl.DataFrame:
+    """mart.goal_indicator_status rows of one plan, optionally one area and/or year."""
+    params = {"plan_id": plan_id, "municipality_id": municipality_id, "year": year}
+    return _frame(con, "goal_indicator_status", params)
+
+
+def runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pl.DataFrame:
+    """The latest runs from core.run, newest first."""
+    return _frame(con, "runs", {"limit": limit})
+
+
+def responses_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """raw.response rows of one run."""
+    return _frame(con, "responses_for_run", {"run_id": run_id})
