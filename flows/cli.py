@@ -24,11 +24,13 @@ log = logging.getLogger("malbild")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s | %(levelname)-7s | %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    if getattr(args, "uses_prefect", False):
+        configure_prefect()
+    else:
+        logging.basicConfig(
+            level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
+        )
+    log.setLevel(logging.DEBUG if args.debug else logging.INFO)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="fetch, load and evaluate a goal plan")
     add_run_arguments(run)
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, uses_prefect=True)
 
     demo = commands.add_parser(
         "demo", help="run the whole pipeline offline against a fake Kolada with sample data"
@@ -77,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--warehouse", type=Path, default=Path("data/demo/malbild-demo.duckdb"))
     demo.add_argument("--plan", type=Path, default=None, help="goal plan (default: Vallentuna)")
     demo.add_argument("--years", default=None, help="years to fetch, e.g. 2018-2024")
-    demo.set_defaults(handler=cmd_demo)
+    demo.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)
+    demo.set_defaults(handler=cmd_demo, uses_prefect=True)
 
     rebuild = commands.add_parser(
         "rebuild", help="rebuild a warehouse from the raw landing, without the network"
@@ -103,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     areas.add_argument("--limit", type=int, default=40)
     areas.set_defaults(handler=cmd_areas)
 
+    tables = commands.add_parser("tables", help="search SCB's tables; show a table's variables")
+    tables.add_argument("text", help="words to search for, or a table id such as TAB638")
+    tables.set_defaults(handler=cmd_tables)
+
     runs = commands.add_parser("runs", help="show the warehouse's run log")
     runs.add_argument("--warehouse", type=Path, default=None)
     runs.add_argument("--limit", type=int, default=20)
@@ -119,15 +126,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--years", default=None, help="years to fetch, e.g. 2018-2024")
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw landing folder")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when a plan series is unavailable at the source (default: warn, run the rest)",
+    )
 
 
 def configure_prefect() -> None:
     """Quiet, local defaults for Prefect unless the user has set them."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "malbild")
+    # The temporary local API takes 10-30 s to start on a small machine; Prefect's
+    # default patience (20 s) is not always enough.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
-def refresh_request(args: argparse.Namespace, *, kolada_url: str | None = None):
+def refresh_request(
+    args: argparse.Namespace, *, kolada_url: str | None = None, scb_url: str | None = None
+):
     from flows.pipeline import RefreshRequest, parse_years
 
     warehouse = args.warehouse or settings.default_warehouse_path()
@@ -137,12 +154,13 @@ def refresh_request(args: argparse.Namespace, *, kolada_url: str | None = None):
         raw_dir=getattr(args, "raw_dir", None) or settings.default_raw_dir(warehouse),
         years=parse_years(args.years),
         kolada_url=kolada_url,
+        scb_url=scb_url,
+        strict=args.strict,
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     request = refresh_request(args)
-    configure_prefect()
     from flows.refresh import refresh
     from flows.report import refresh_terminal_summary
 
@@ -155,19 +173,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fakes.kolada_server import FakeKolada
     from fakes.sample_data import sample_kolada
-
-    configure_prefect()
+    from fakes.scb_server import FakeScbServer
     from flows.refresh import refresh
     from flows.report import refresh_terminal_summary
     from warehouse.connection import open_warehouse
     from warehouse.load import mark_sample_data
 
     print(
-        "malbild demo: a fake Kolada on 127.0.0.1 serves the real catalogue with GENERATED values."
+        "malbild demo: fake Kolada and SCB servers on 127.0.0.1 serve the real catalogue and\n"
+        "table metadata with GENERATED values. Nothing it produces is real statistics."
     )
-    print("Nothing it produces is real statistics.")
-    with FakeKolada(**sample_kolada()) as fake:
-        request = refresh_request(args, kolada_url=fake.base_url)
+    with FakeKolada(**sample_kolada()) as kolada, FakeScbServer() as scb:
+        request = refresh_request(args, kolada_url=kolada.base_url, scb_url=scb.base_url)
         with open_warehouse(request.warehouse_path) as con:
             mark_sample_data(con)
         result = refresh(request)
@@ -231,6 +248,18 @@ def cmd_areas(args: argparse.Namespace) -> int:
     from transforms.catalogue import search_areas
 
     print_frame(search_areas(load_catalogue(args.warehouse), args.text, limit=args.limit))
+    return EXIT_OK
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from sources.scb.client import ScbClient
+    from transforms.scb import scb_table_variables, scb_tables_frame
+
+    client = ScbClient()
+    if args.text.upper().startswith("TAB"):
+        print_frame(scb_table_variables(client.table_metadata(args.text.upper())))
+    else:
+        print_frame(scb_tables_frame(client.search_tables(args.text)))
     return EXIT_OK
 
 

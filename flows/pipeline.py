@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +19,10 @@ from typing import Any
 
 import polars as pl
 
-from sources.http import FetchError, HttpClient, IntervalLimiter, Response
-from sources.kolada.client import DataPage, KoladaClient
+from flows import scb_steps
+from flows.scb_steps import ScbFetched
+from sources.http import FetchError, Response
+from sources.kolada.client import KoladaClient, kolada_http_client
 from sources.landing import RawStore
 from transforms.catalogue import Catalogue
 from transforms.checks import check_observations
@@ -29,7 +31,6 @@ from transforms.goal_plan import (
     GoalPlanError,
     goal_plan_frames,
     parse_goal_plan,
-    plan_kpi_ids,
     validate_goal_plan,
 )
 from transforms.kolada import (
@@ -38,7 +39,6 @@ from transforms.kolada import (
     kolada_municipalities_to_frame,
     kolada_pages_to_observations,
 )
-from transforms.schema import empty_observations
 from warehouse import load as warehouse_load
 from warehouse import queries
 from warehouse.connection import open_warehouse
@@ -47,10 +47,15 @@ log = logging.getLogger("malbild")
 
 KOLADA = "kolada"
 PLAN_KIND = "plan"
+CATALOGUE_KINDS = ("kpi", "municipality", "municipality_groups")
 
 
 class InputError(ValueError):
-    """Bad input from the user (plan, years, paths): exit status 2, nothing written."""
+    """Bad input from the user (plan, years, arguments): exit status 2, no data written."""
+
+
+class UnavailableSeriesError(RuntimeError):
+    """With --strict: a plan series that the source no longer has fails the run."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,20 @@ class RefreshRequest:
     raw_dir: Path
     years: tuple[int, int] | None = None
     kolada_url: str | None = None
-    kolada_rate: float | None = None
+    scb_url: str | None = None
+    strict: bool = False
     run_id: str = field(default_factory=lambda: new_run_id())
+
+    def parameters(self) -> dict[str, Any]:
+        """What the run log keeps of the request."""
+        return {
+            "plan": str(self.plan_path),
+            "years": list(self.years) if self.years else None,
+            "kolada_url": self.kolada_url,
+            "scb_url": self.scb_url,
+            "strict": self.strict,
+            "raw_dir": str(self.raw_dir),
+        }
 
 
 @dataclass(frozen=True)
@@ -80,11 +97,9 @@ class PlanInput:
 class Fetched:
     """Everything a run fetched (or a rebuild read back), before any transform."""
 
-    run_id: str
-    catalogue_records: dict[str, list[dict[str, Any]]]
-    kolada_pages: list[tuple[str, bytes]]
-    responses: list[dict[str, Any]]
-    catalogue_from_warehouse: bool = False
+    catalogue: Catalogue | None
+    kolada_pages: list[tuple[str, bytes]] = field(default_factory=list)
+    scb: ScbFetched = field(default_factory=ScbFetched)
 
 
 @dataclass
@@ -108,17 +123,20 @@ def new_run_id() -> str:
 
 
 def parse_years(text: str | None) -> tuple[int, int] | None:
-    """`2020-2024` or `2024` to a closed range; InputError on anything else."""
+    """`2020-2024` or `2024` as a closed range; InputError on anything else."""
     if text is None:
         return None
     parts = text.strip().split("-")
     try:
-        first, last = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, -1)
+        first, last = int(parts[0]), int(parts[-1])
     except ValueError:
         first, last = 0, -1
-    if not (1950 <= first <= last <= 2100):
-        raise InputError(f"--years {text!r}: expected a range like 2020-2024")
+    if len(parts) > 2 or not (1950 <= first <= last <= 2100):
+        raise InputError(f"--years {text!r}: expected a year range like 2020-2024")
     return first, last
+
+
+# -- the plan ---------------------------------------------------------------------------
 
 
 def read_plan(path: Path) -> PlanInput:
@@ -133,18 +151,6 @@ def read_plan(path: Path) -> PlanInput:
         raise InputError(str(exc)) from exc
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return PlanInput(plan=plan, text=text, source_file=str(path), content_hash=digest)
-
-
-def kolada_client(request: RefreshRequest, store: RawStore | None) -> KoladaClient:
-    """A Kolada client whose every response is landed in the raw store."""
-    recorder = store.recorder(request.run_id, KOLADA) if store is not None else None
-    limiter = IntervalLimiter(request.kolada_rate) if request.kolada_rate else None
-    client = KoladaClient(
-        request.kolada_url, http=HttpClient(on_response=recorder, limiter=limiter)
-    )
-    if limiter is None:
-        client.http.limiter = IntervalLimiter(client.rate_per_second)
-    return client
 
 
 def land_plan(store: RawStore, run_id: str, plan: PlanInput) -> None:
@@ -164,8 +170,25 @@ def land_plan(store: RawStore, run_id: str, plan: PlanInput) -> None:
     )
 
 
+def validate_plan(plan: PlanInput, catalogue: Catalogue) -> None:
+    """Check the plan against the catalogue; InputError lists every problem."""
+    try:
+        validate_goal_plan(plan.plan, catalogue)
+    except GoalPlanError as exc:
+        raise InputError(str(exc)) from exc
+
+
+# -- Kolada -----------------------------------------------------------------------------
+
+
+def kolada_client(request: RefreshRequest, store: RawStore | None) -> KoladaClient:
+    """A Kolada client whose every response is landed in the raw store."""
+    recorder = store.recorder(request.run_id, KOLADA) if store is not None else None
+    return KoladaClient(request.kolada_url, http=kolada_http_client(on_response=recorder))
+
+
 def fetch_catalogue(client: KoladaClient) -> dict[str, list[dict[str, Any]]]:
-    """The whole Kolada catalogue: KPIs, areas and groups."""
+    """The whole Kolada catalogue: KPIs, areas and groups, as records."""
     return {
         "kpi": client.kpis(),
         "municipality": client.municipalities(),
@@ -173,7 +196,7 @@ def fetch_catalogue(client: KoladaClient) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def catalogue_frames(records: dict[str, list[dict[str, Any]]]) -> Catalogue:
+def catalogue_frames(records: Mapping[str, list[dict[str, Any]]]) -> Catalogue:
     groups, members = kolada_groups_to_frames(records["municipality_groups"])
     return Catalogue(
         kpis=kolada_kpis_to_frame(records["kpi"]),
@@ -199,29 +222,44 @@ def catalogue_from_warehouse(warehouse_path: Path) -> Catalogue | None:
     return Catalogue(kpis=kpis, municipalities=municipalities, groups=groups, group_members=members)
 
 
-def validate_plan(plan: PlanInput, catalogue: Catalogue) -> None:
-    """Check the plan against the catalogue; InputError lists every problem."""
-    try:
-        validate_goal_plan(plan.plan, catalogue)
-    except GoalPlanError as exc:
-        raise InputError(str(exc)) from exc
+def run_catalogue(fetched: Fetched, warehouse_path: Path) -> Catalogue:
+    """The catalogue the run fetched, else the warehouse's copy; FetchError when neither."""
+    if fetched.catalogue is not None:
+        return fetched.catalogue
+    catalogue = catalogue_from_warehouse(warehouse_path)
+    if catalogue is None:
+        raise FetchError(
+            "Kolada's catalogue could not be fetched and the warehouse has no copy of it yet",
+            url=str(warehouse_path),
+        )
+    return catalogue
 
 
 def fetch_kolada_data(
     client: KoladaClient, kpi_ids: Sequence[str], years: Sequence[int]
-) -> list[DataPage]:
-    """Every data page for the KPIs and years, all areas at once."""
-    return list(client.fetch_data(kpi_ids, years))
+) -> list[tuple[str, bytes]]:
+    """Every data page (hash, body) for the KPIs and years, all areas at once."""
+    if not kpi_ids:
+        return []
+    return [(page.content_hash, page.body) for page in client.fetch_data(kpi_ids, years)]
 
 
-def kolada_observations(
-    pages: Iterable[tuple[str, bytes]], catalogue: Catalogue, years: tuple[int, int]
+# -- transform ----------------------------------------------------------------------------
+
+
+def plan_observations(
+    plan: GoalPlan,
+    fetched: Fetched,
+    catalogue: Catalogue,
+    years: tuple[int, int] | None,
 ) -> pl.DataFrame:
-    """Tidy, checked observations from Kolada data pages."""
-    observations = kolada_pages_to_observations(pages)
+    """Tidy, checked observations of every Kolada KPI and SCB/derived series of the plan."""
+    kolada = kolada_pages_to_observations(fetched.kolada_pages)
+    scb = scb_steps.scb_observations(plan, fetched.scb)
+    observations = pl.concat([kolada, scb]) if not scb.is_empty() else kolada
     check_observations(
         observations,
-        known_series=set(catalogue.kpis["id"].to_list()),
+        known_series=set(catalogue.kpis["id"].to_list()) | set(plan.series),
         known_areas=set(catalogue.municipalities["id"].to_list()),
         years=years,
     )
@@ -229,32 +267,41 @@ def kolada_observations(
 
 
 def missing_data_warnings(
-    observations: pl.DataFrame, kpi_ids: Sequence[str], focus_municipality: str
+    plan: GoalPlan, observations: pl.DataFrame, unavailable: Collection[str] = ()
 ) -> list[str]:
-    """Say which KPIs came back with no values at all, or none for the focus municipality."""
+    """Say which indicators came back with no values, or none for the plan's municipality.
+
+    Unavailable series are left out: they have a warning of their own.
+    """
     with_value = observations.filter(pl.col("value").is_not_null() & ~pl.col("is_deleted"))
     anywhere = set(with_value["series_id"].unique().to_list())
     focus = set(
-        with_value.filter(pl.col("municipality_id") == focus_municipality)["series_id"]
+        with_value.filter(pl.col("municipality_id") == plan.municipality)["series_id"]
         .unique()
         .to_list()
     )
     warnings = []
-    for kpi in kpi_ids:
-        if kpi not in anywhere:
-            warnings.append(f"{kpi}: Kolada has no values for these years (shown grey)")
-        elif kpi not in focus:
+    for series_id in dict.fromkeys(placed.indicator.series_id for placed in plan.indicators()):
+        if series_id in unavailable:
+            continue
+        if series_id not in anywhere:
+            warnings.append(f"{series_id}: no values for these years (shown grey)")
+        elif series_id not in focus:
             warnings.append(
-                f"{kpi}: no values for {focus_municipality} in these years (shown grey)"
+                f"{series_id}: no values for {plan.municipality} in these years (shown grey)"
             )
     return warnings
 
 
-def requests_by_kind(responses: Sequence[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in responses:
-        counts[row["kind"]] = counts.get(row["kind"], 0) + 1
-    return counts
+def check_strict(plan: GoalPlan, unavailable: Mapping[str, str], strict: bool) -> list[str]:
+    """Warnings for unavailable indicators; with strict, UnavailableSeriesError instead."""
+    warnings = scb_steps.unavailable_warnings(plan, unavailable)
+    if strict and warnings:
+        raise UnavailableSeriesError("--strict: " + "; ".join(warnings))
+    return warnings
+
+
+# -- load and evaluate ------------------------------------------------------------------------
 
 
 def build_batch(
@@ -263,21 +310,28 @@ def build_batch(
     fetched: Fetched,
     catalogue: Catalogue,
     observations: pl.DataFrame,
+    responses: Sequence[Mapping[str, Any]],
 ) -> warehouse_load.RefreshBatch:
     """Everything one run loads, in one transaction."""
     frames = goal_plan_frames(
         plan.plan, run_id=run_id, source_file=plan.source_file, content_hash=plan.content_hash
     )
-    from_api = not fetched.catalogue_from_warehouse
+    reasons = fetched.scb.unavailable
+    frames["goal_indicator"] = frames["goal_indicator"].with_columns(
+        pl.col("series_id")
+        .replace_strict(reasons, default=None, return_dtype=pl.String)
+        .alias("unavailable_reason")
+    )
+    fresh = fetched.catalogue is not None
     return warehouse_load.RefreshBatch(
         run_id=run_id,
-        kpis=catalogue.kpis if from_api else None,
-        municipalities=catalogue.municipalities if from_api else None,
-        groups=catalogue.groups if from_api else None,
-        group_members=catalogue.group_members if from_api else None,
+        kpis=catalogue.kpis if fresh else None,
+        municipalities=catalogue.municipalities if fresh else None,
+        groups=catalogue.groups if fresh else None,
+        group_members=catalogue.group_members if fresh else None,
         plan=frames,
         observations=observations,
-        responses=fetched.responses,
+        responses=list(responses),
     )
 
 
@@ -293,26 +347,27 @@ def goal_summary(warehouse_path: Path, plan_id: str, municipality_id: str) -> pl
         return queries.goal_summary(con, plan_id, municipality_id=municipality_id)
 
 
-def fetched_responses(store: RawStore, run_id: str) -> list[dict[str, Any]]:
-    """The run's manifest rows for HTTP responses (the landed plan is not a request)."""
+# -- the run log --------------------------------------------------------------------------
+
+
+def landed_responses(store: RawStore, run_id: str) -> list[dict[str, Any]]:
+    """The run's manifest rows for requests made (the landed plan is not a request)."""
     return [row for row in store.manifest(run_id) if row["kind"] != PLAN_KIND]
+
+
+def requests_by_kind(responses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in responses:
+        counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+    return counts
 
 
 def start_run(
     warehouse_path: Path, run_id: str, kind: str, plan_id: str | None, parameters: dict[str, Any]
 ) -> None:
-    """Record the run as started, in its own transaction (the lock is checked here, early)."""
+    """Record the run as started, in its own transaction (a locked warehouse stops it here)."""
     with open_warehouse(warehouse_path) as con:
         warehouse_load.start_run(con, run_id, kind, plan_id, parameters)
-
-
-def refresh_parameters(request: RefreshRequest) -> dict[str, Any]:
-    return {
-        "plan": str(request.plan_path),
-        "years": list(request.years) if request.years else None,
-        "kolada_url": request.kolada_url,
-        "raw_dir": str(request.raw_dir),
-    }
 
 
 def finish_run(
@@ -325,6 +380,7 @@ def finish_run(
     warnings: Sequence[str] = (),
     error: str | None = None,
 ) -> None:
+    """Record how the run ended, in its own transaction."""
     with open_warehouse(warehouse_path) as con:
         warehouse_load.finish_run(
             con,
@@ -337,36 +393,37 @@ def finish_run(
         )
 
 
-def read_landed_run(store: RawStore, run_id: str) -> tuple[PlanInput | None, Fetched]:
-    """Read one landed run back from the raw store, as the fetch step produced it."""
-    manifest = store.manifest(run_id)
+# -- rebuild ------------------------------------------------------------------------------
+
+
+def read_landed_run(store: RawStore, run_id: str) -> tuple[PlanInput, Fetched]:
+    """One completed run read back from the raw landing, as its fetch steps produced it."""
     plan: PlanInput | None = None
-    records: dict[str, list[dict[str, Any]]] = {
-        "kpi": [],
-        "municipality": [],
-        "municipality_groups": [],
-    }
+    records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in CATALOGUE_KINDS}
     pages: list[tuple[str, bytes]] = []
-    responses = []
-    for row in manifest:
+    scb_landed: list[tuple[dict[str, Any], bytes]] = []
+    for row in store.manifest(run_id):
         body = store.read_body(row["content_hash"])
         if row["kind"] == PLAN_KIND:
-            text = body.decode("utf-8")
             source = row["url"].removeprefix("file://")
+            text = body.decode("utf-8")
             try:
                 parsed = parse_goal_plan(text, source)
             except GoalPlanError as exc:
-                raise InputError(f"run {run_id}: the landed plan no longer parses: {exc}") from exc
+                raise InputError(
+                    f"run {run_id}: its landed goal plan does not parse: {exc}"
+                ) from exc
             plan = PlanInput(parsed, text, source, row["content_hash"])
-            continue
-        responses.append(row)
-        if row["status"] >= 400:
-            continue
-        if row["kind"] in records:
+        elif row["source"] == scb_steps.SCB:
+            scb_landed.append((row, body))
+        elif row["status"] < 400 and row["kind"] in records:
             records[row["kind"]].extend(json.loads(body)["values"])
-        elif row["kind"] == "data":
+        elif row["status"] < 400 and row["kind"] == "data":
             pages.append((row["content_hash"], body))
-    return plan, Fetched(run_id, records, pages, responses)
+    if plan is None:
+        raise InputError(f"run {run_id}: no goal plan was landed with it")
+    catalogue = catalogue_frames(records) if all(records.values()) else None
+    return plan, Fetched(catalogue, pages, scb_steps.landed_scb_answers(plan.plan, scb_landed))
 
 
 def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
@@ -380,29 +437,18 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
         raise InputError(f"{raw_dir}: no completed runs to rebuild from")
     rebuild_id = new_run_id()
     start_run(warehouse_path, rebuild_id, "rebuild", None, {"raw_dir": str(raw_dir)})
-    counts = warehouse_load.LoadCounts(0, 0, 0)
+    total = warehouse_load.LoadCounts(0, 0, 0)
     try:
         for run_id in run_ids:
             plan, fetched = read_landed_run(store, run_id)
-            if plan is None:
-                raise InputError(f"run {run_id}: its goal plan was not landed")
-            catalogue = (
-                catalogue_frames(fetched.catalogue_records)
-                if fetched.catalogue_records["kpi"]
-                else catalogue_from_warehouse(warehouse_path)
-            )
-            if catalogue is None:
-                raise InputError(f"run {run_id}: no catalogue landed and none in the warehouse")
-            fetched.catalogue_from_warehouse = not fetched.catalogue_records["kpi"]
-            years = plan.plan.fetch_years(None)
-            observations = kolada_observations(
-                fetched.kolada_pages, catalogue, (years[0], years[-1])
-            )
-            batch = build_batch(run_id, plan, fetched, catalogue, observations)
-            counts = counts + load(warehouse_path, batch)
+            catalogue = run_catalogue(fetched, warehouse_path)
+            observations = plan_observations(plan.plan, fetched, catalogue, None)
+            responses = landed_responses(store, run_id)
+            batch = build_batch(run_id, plan, fetched, catalogue, observations, responses)
+            total = total + load(warehouse_path, batch)
             log.info("Replayed run %s: %d observations", run_id, observations.height)
     except Exception as exc:
         finish_run(warehouse_path, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    finish_run(warehouse_path, rebuild_id, "succeeded", counts=counts)
+    finish_run(warehouse_path, rebuild_id, "succeeded", counts=total)
     return run_ids

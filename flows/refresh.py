@@ -1,84 +1,106 @@
 """The `refresh` Prefect flow: fetch metadata, validate the plan, fetch data, transform,
-load, evaluate. Each task is one call into `flows/pipeline.py`; retrying is the HTTP
-client's job, so no task has Prefect retries (they would multiply its time bound)."""
+load, evaluate. Each task is one call into `flows/pipeline.py` or `flows/scb_steps.py`.
+
+Retrying is the HTTP clients' job, so no task has Prefect retries (they would multiply
+the clients' time bound), and no task caches (every run must fetch afresh).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import pipeline
-from flows.pipeline import InputError, RefreshRequest, RefreshResult
+from flows import pipeline, scb_steps
+from flows.pipeline import Fetched, InputError, PlanInput, RefreshRequest, RefreshResult
 from flows.report import refresh_markdown
+from flows.scb_steps import ScbFetched
 from sources.http import FetchError
 from sources.landing import RawStore
+from transforms.catalogue import Catalogue
+from transforms.goal_plan import plan_kpi_ids
+from warehouse.load import LoadCounts, RefreshBatch
 
 
-@task(name="fetch metadata")
-def fetch_metadata(request: RefreshRequest, store: RawStore) -> pipeline.Fetched:
+@task(name="fetch metadata", cache_policy=NO_CACHE)
+def fetch_metadata(request: RefreshRequest, store: RawStore) -> Fetched:
     logger = get_run_logger()
-    client = pipeline.kolada_client(request, store)
     try:
-        records = pipeline.fetch_catalogue(client)
+        records = pipeline.fetch_catalogue(pipeline.kolada_client(request, store))
     except FetchError as exc:
-        logger.warning(
-            "Kolada's catalogue could not be fetched (%s); using the warehouse's copy", exc
-        )
-        return pipeline.Fetched(request.run_id, {}, [], [], catalogue_from_warehouse=True)
+        logger.warning("Kolada's catalogue could not be fetched (%s): using the warehouse's", exc)
+        return Fetched(catalogue=None)
+    catalogue = pipeline.catalogue_frames(records)
     logger.info(
-        "Catalogue: %d KPIs, %d areas, %d groups",
-        len(records["kpi"]),
-        len(records["municipality"]),
-        len(records["municipality_groups"]),
+        "Kolada catalogue: %d KPIs, %d areas, %d groups",
+        catalogue.kpis.height,
+        catalogue.municipalities.height,
+        catalogue.groups.height,
     )
-    return pipeline.Fetched(request.run_id, records, [], [])
+    return Fetched(catalogue=catalogue)
 
 
-@task(name="validate plan")
-def validate_plan(plan: pipeline.PlanInput, fetched: pipeline.Fetched, warehouse_path: Path):
-    if fetched.catalogue_from_warehouse:
-        catalogue = pipeline.catalogue_from_warehouse(warehouse_path)
-        if catalogue is None:
-            raise FetchError(
-                "Kolada's catalogue could not be fetched and the warehouse has no copy yet",
-                url=str(warehouse_path),
-            )
-    else:
-        catalogue = pipeline.catalogue_frames(fetched.catalogue_records)
+@task(name="validate plan", cache_policy=NO_CACHE)
+def validate_plan(plan: PlanInput, fetched: Fetched, warehouse_path: Path) -> Catalogue:
+    catalogue = pipeline.run_catalogue(fetched, warehouse_path)
     pipeline.validate_plan(plan, catalogue)
-    get_run_logger().info("Plan %s is valid", plan.plan.id)
+    get_run_logger().info("Plan %s is valid against Kolada's catalogue", plan.plan.id)
     return catalogue
 
 
-@task(name="fetch data")
-def fetch_data(request: RefreshRequest, store: RawStore, kpi_ids: list[str], years: list[int]):
-    pages = pipeline.fetch_kolada_data(pipeline.kolada_client(request, store), kpi_ids, years)
+@task(name="check SCB series", cache_policy=NO_CACHE)
+def check_scb(request: RefreshRequest, store: RawStore, plan: PlanInput) -> ScbFetched:
+    client = scb_steps.scb_client(request.scb_url, store, request.run_id)
+    checked = scb_steps.check_scb_series(client, plan.plan)
     get_run_logger().info(
-        "Kolada: %d data pages, %d records for %d KPIs and %d years",
-        len(pages),
-        sum(page.record_count for page in pages),
-        len(kpi_ids),
-        len(years),
+        "SCB: %d tables' metadata read; %d series unavailable",
+        len(checked.metadata),
+        len(checked.unavailable),
+    )
+    return checked
+
+
+@task(name="fetch Kolada data", cache_policy=NO_CACHE)
+def fetch_kolada(
+    request: RefreshRequest, store: RawStore, kpi_ids: list[str], years: list[int]
+) -> list[tuple[str, bytes]]:
+    client = pipeline.kolada_client(request, store)
+    pages = pipeline.fetch_kolada_data(client, kpi_ids, years)
+    get_run_logger().info(
+        "Kolada: %d data pages for %d KPIs and %d years", len(pages), len(kpi_ids), len(years)
     )
     return pages
 
 
-@task(name="transform")
-def transform(pages, catalogue, years: tuple[int, int]):
-    observations = pipeline.kolada_observations(
-        [(page.content_hash, page.body) for page in pages], catalogue, years
-    )
-    get_run_logger().info("Transformed %d observations", observations.height)
+@task(name="fetch SCB data", cache_policy=NO_CACHE)
+def fetch_scb(
+    request: RefreshRequest, store: RawStore, plan: PlanInput, years: list[int], checked: ScbFetched
+) -> ScbFetched:
+    client = scb_steps.scb_client(request.scb_url, store, request.run_id)
+    fetched = scb_steps.fetch_scb_series(client, plan.plan, years, checked)
+    calls = sum(len(responses) for answers in fetched.answers.values() for _, responses in answers)
+    get_run_logger().info("SCB: %d data calls for %d series", calls, len(fetched.answers))
+    return fetched
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform(
+    plan: PlanInput, fetched: Fetched, catalogue: Catalogue, years: tuple[int, int]
+) -> pl.DataFrame:
+    observations = pipeline.plan_observations(plan.plan, fetched, catalogue, years)
+    get_run_logger().info("Transformed and checked %d observations", observations.height)
     return observations
 
 
-@task(name="load")
-def load(warehouse_path: Path, batch):
+@task(name="load", cache_policy=NO_CACHE)
+def load(warehouse_path: Path, batch: RefreshBatch) -> LoadCounts:
     counts = pipeline.load(warehouse_path, batch)
     get_run_logger().info(
-        "Loaded: %d inserted, %d updated, %d unchanged",
+        "Loaded in one transaction: %d inserted, %d updated, %d unchanged",
         counts.inserted,
         counts.updated,
         counts.unchanged,
@@ -86,54 +108,33 @@ def load(warehouse_path: Path, batch):
     return counts
 
 
-@task(name="evaluate")
-def evaluate(warehouse_path: Path, plan_id: str, municipality_id: str):
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate(warehouse_path: Path, plan_id: str, municipality_id: str) -> pl.DataFrame:
     return pipeline.goal_summary(warehouse_path, plan_id, municipality_id)
 
 
-@flow(name="refresh", log_prints=False)
+# Two workers: the Kolada and SCB fetches run side by side, each under its own throttle.
+@flow(name="refresh", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def refresh(request: RefreshRequest) -> RefreshResult:
-    """Refresh the warehouse for one goal plan."""
-    logger = get_run_logger()
+    """Refresh the warehouse for one goal plan: one run, logged whatever its outcome."""
     pipeline.start_run(
         request.warehouse_path,
         request.run_id,
         "refresh",
         request.plan_path.stem,
-        pipeline.refresh_parameters(request),
+        request.parameters(),
     )
     store = RawStore(request.raw_dir)
     warnings: list[str] = []
-    requests_made = 0
     try:
-        plan = pipeline.read_plan(request.plan_path)
-        pipeline.land_plan(store, request.run_id, plan)
-        fetched = fetch_metadata(request, store)
-        if fetched.catalogue_from_warehouse:
-            warnings.append(
-                "Kolada's catalogue was unreachable: validated against the warehouse's copy"
-            )
-        catalogue = validate_plan(plan, fetched, request.warehouse_path)
-        years = plan.plan.fetch_years(request.years)
-        year_range = (years[0], years[-1])
-        kpi_ids = pipeline.plan_kpi_ids(plan.plan)
-        pages = fetch_data(request, store, kpi_ids, list(years))
-        observations = transform(pages, catalogue, year_range)
-        warnings += pipeline.missing_data_warnings(observations, kpi_ids, plan.plan.municipality)
-        fetched.responses = pipeline.fetched_responses(store, request.run_id)
-        requests_made = len(fetched.responses)
-        batch = pipeline.build_batch(request.run_id, plan, fetched, catalogue, observations)
-        counts = load(request.warehouse_path, batch)
-        summary = evaluate(request.warehouse_path, plan.plan.id, plan.plan.municipality)
-    except InputError as exc:
-        pipeline.finish_run(request.warehouse_path, request.run_id, "refused", error=str(exc))
-        raise
+        result = _refresh(request, store, warnings)
     except Exception as exc:
+        status = "refused" if isinstance(exc, InputError) else "failed"
         pipeline.finish_run(
             request.warehouse_path,
             request.run_id,
-            "failed",
-            requests_made=requests_made,
+            status,
+            requests_made=len(pipeline.landed_responses(store, request.run_id)),
             warnings=warnings,
             error=f"{type(exc).__name__}: {exc}",
         )
@@ -143,24 +144,53 @@ def refresh(request: RefreshRequest) -> RefreshResult:
         request.warehouse_path,
         request.run_id,
         "succeeded",
-        requests_made=requests_made,
-        counts=counts,
-        warnings=warnings,
+        requests_made=result.requests_made,
+        counts=result.counts,
+        warnings=result.warnings,
     )
-    for warning in warnings:
+    logger = get_run_logger()
+    for warning in result.warnings:
         logger.warning(warning)
-    result = RefreshResult(
-        run_id=request.run_id,
-        plan_id=plan.plan.id,
-        years=year_range,
-        requests_made=requests_made,
-        requests_by_kind=pipeline.requests_by_kind(fetched.responses),
-        observations=observations.height,
-        counts=counts,
-        warnings=warnings,
-        summary=summary,
-    )
     create_markdown_artifact(
         refresh_markdown(result), key="malbild-refresh", description="malbild refresh summary"
     )
     return result
+
+
+def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:
+    plan = pipeline.read_plan(request.plan_path)
+    pipeline.land_plan(store, request.run_id, plan)
+
+    fetched = fetch_metadata(request, store)
+    if fetched.catalogue is None:
+        warnings.append(
+            "Kolada's catalogue was unreachable: the plan was checked against the warehouse's copy"
+        )
+    catalogue = validate_plan(plan, fetched, request.warehouse_path)
+    checked = check_scb(request, store, plan) if plan.plan.series else ScbFetched()
+
+    years = plan.plan.fetch_years(request.years)
+    year_range = (years[0], years[-1])
+    kolada = fetch_kolada.submit(request, store, plan_kpi_ids(plan.plan), list(years))
+    scb = fetch_scb.submit(request, store, plan, list(years), checked) if plan.plan.series else None
+    fetched.kolada_pages = kolada.result()
+    fetched.scb = scb.result() if scb is not None else checked
+    warnings += pipeline.check_strict(plan.plan, fetched.scb.unavailable, request.strict)
+
+    observations = transform(plan, fetched, catalogue, year_range)
+    warnings += pipeline.missing_data_warnings(plan.plan, observations, fetched.scb.unavailable)
+    responses = pipeline.landed_responses(store, request.run_id)
+    batch = pipeline.build_batch(request.run_id, plan, fetched, catalogue, observations, responses)
+    counts = load(request.warehouse_path, batch)
+    summary = evaluate(request.warehouse_path, plan.plan.id, plan.plan.municipality)
+    return RefreshResult(
+        run_id=request.run_id,
+        plan_id=plan.plan.id,
+        years=year_range,
+        requests_made=len(responses),
+        requests_by_kind=pipeline.requests_by_kind(responses),
+        observations=observations.height,
+        counts=counts,
+        warnings=list(warnings),
+        summary=summary,
+    )

@@ -50,7 +50,8 @@ def refresh_terminal_summary(result: RefreshResult, *, sample_data: bool = False
     """A few lines for the end of `malbild run`."""
     label = "SAMPLE DATA (generated values, not real statistics) — " if sample_data else ""
     lines = [
-        f"{label}run {result.run_id}: plan {result.plan_id}, years {result.years[0]}–{result.years[1]}",
+        f"{label}run {result.run_id}: plan {result.plan_id}, "
+        f"years {result.years[0]}–{result.years[1]}",
         f"  {result.requests_made} requests, {result.observations:,} observations; warehouse "
         f"{result.counts.inserted:,} inserted, {result.counts.updated:,} updated, "
         f"{result.counts.unchanged:,} unchanged",

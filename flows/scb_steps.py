@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -128,8 +129,13 @@ def check_scb_series(client: ScbClient, plan: GoalPlan) -> ScbFetched:
         try:
             metadata = client.table_metadata(table)
             fetched.metadata[table] = metadata
-            every_year = {**planned.segment.select, CONTENT_VAR: [planned.segment.content]}
-            client.resolve(table, every_year)
+            everything = {
+                **planned.segment.select,
+                REGION_VAR: ["*"],
+                CONTENT_VAR: [planned.segment.content],
+                TIME_VAR: ["*"],
+            }
+            client.resolve(table, everything)
         except (ScbApiError, ScbSelectionError) as exc:
             fetched.unavailable[planned.series_id] = _reason(exc, planned)
     for series_id in series_depending_on(plan, set(fetched.unavailable)) - set(fetched.unavailable):
@@ -210,3 +216,59 @@ def unavailable_warnings(plan: GoalPlan, unavailable: Mapping[str, str]) -> list
         for placed in plan.indicators()
         if placed.indicator.series_id in unavailable
     ]
+
+
+def landed_scb_answers(
+    plan: GoalPlan, landed: Iterable[tuple[Mapping[str, Any], bytes]]
+) -> ScbFetched:
+    """A run's SCB answers read back from the raw landing, matched to the plan's segments.
+
+    A data answer belongs to the segment whose table, content and fixed codes its request
+    body selected. A series with a segment that has no landed answer is unavailable.
+    """
+    fetched = ScbFetched()
+    data: list[tuple[str, dict[str, list[str]], Response]] = []
+    for row, body in landed:
+        if row["status"] >= 400:
+            continue
+        table = _table_of_url(row["url"])
+        if row["kind"] == "scb_metadata" and table:
+            fetched.metadata[table] = json.loads(body)
+        elif row["kind"] == "scb_data" and table and row.get("request_body"):
+            selection = {
+                item["variableCode"]: list(item["valueCodes"])
+                for item in json.loads(row["request_body"])["selection"]
+            }
+            data.append((table, selection, _landed_response(row, body)))
+    for planned in planned_segments(plan):
+        segment = planned.segment
+        wanted = {CONTENT_VAR: [segment.content], **{k: [v] for k, v in segment.select.items()}}
+        responses = [
+            response
+            for table, selection, response in data
+            if table == segment.table
+            and all(selection.get(var) == codes for var, codes in wanted.items())
+        ]
+        if segment.table not in fetched.metadata:
+            fetched.unavailable.setdefault(planned.series_id, "no SCB answer in the landed run")
+            continue
+        fetched.answers.setdefault(planned.series_id, []).append((planned, responses))
+    for series_id in series_depending_on(plan, set(fetched.unavailable)) - set(fetched.unavailable):
+        fetched.unavailable[series_id] = "computed from an unavailable series"
+    return fetched
+
+
+def _table_of_url(url: str) -> str | None:
+    parts = url.split("?", 1)[0].rstrip("/").split("/")
+    return parts[parts.index("tables") + 1] if "tables" in parts[:-1] else None
+
+
+def _landed_response(row: Mapping[str, Any], body: bytes) -> Response:
+    return Response(
+        method=row["method"],
+        url=row["url"],
+        status=row["status"],
+        body=body,
+        headers={},
+        fetched_at=datetime.fromisoformat(row["fetched_at"]),
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -244,4 +244,70 @@ def _null_structural_zeros(obs: pl.DataFrame) -> pl.DataFrame:
             .alias("status"),
         )
         .drop("_first_real")
+    )
+
+
+def scb_tables_frame(tables: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """SCB's `/tables` listing as a frame: id, label, first and last period, updated."""
+    return pl.DataFrame(
+        [
+            {
+                "id": table.get("id"),
+                "label": table.get("label"),
+                "first_period": table.get("firstPeriod"),
+                "last_period": table.get("lastPeriod"),
+                "updated": table.get("updated"),
+                "variables": ", ".join(table.get("variableNames") or []),
+            }
+            for table in tables
+        ],
+        schema={
+            "id": pl.String,
+            "label": pl.String,
+            "first_period": pl.String,
+            "last_period": pl.String,
+            "updated": pl.String,
+            "variables": pl.String,
+        },
+    )
+
+
+def scb_table_variables(metadata: Mapping[str, Any]) -> pl.DataFrame:
+    """A table's variables and content codes, for writing a plan's `scb:` segments.
+
+    One row per variable (how many values, whether it can be eliminated, the first
+    codes) and one per content code (its label, unit and measuringType).
+    """
+    rows = []
+    for variable in metadata.get("id", []):
+        dimension = metadata["dimension"][variable]
+        codes = _ordered_codes(dimension)
+        labels = dimension["category"].get("label", {})
+        extension = dimension.get("extension") or {}
+        if variable == "ContentsCode":
+            units = dimension["category"].get("unit", {})
+            kinds = extension.get("measuringType") or {}
+            for code in codes:
+                unit = units.get(code, {})
+                rows.append(
+                    {
+                        "kind": "content",
+                        "code": code,
+                        "label": labels.get(code),
+                        "detail": f"{unit.get('base', '')}, {kinds.get(code, '')}",
+                    }
+                )
+            continue
+        examples = ", ".join(codes[:6]) + (", …" if len(codes) > 6 else "")
+        eliminable = "eliminable" if extension.get("elimination") else "must be selected"
+        rows.append(
+            {
+                "kind": "variable",
+                "code": variable,
+                "label": dimension.get("label"),
+                "detail": f"{len(codes)} values ({eliminable}): {examples}",
+            }
+        )
+    return pl.DataFrame(
+        rows, schema={"kind": pl.String, "code": pl.String, "label": pl.String, "detail": pl.String}
     )
