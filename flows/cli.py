@@ -137,6 +137,7 @@ def configure_prefect() -> None:
     """Quiet, local defaults for Prefect unless the user has set them."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "malbild")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     # The temporary local API takes 10-30 s to start on a small machine; Prefect's
     # default patience (20 s) is not always enough.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

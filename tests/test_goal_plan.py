@@ -94,7 +94,32 @@ def test_shipped_vallentuna_plan_parses_and_validates_against_the_catalogue():
         "hallbar-tillvaxt",
         "tryggt-samhalle",
     ]
-    assert len(plan_kpi_ids(plan)) == 18
+    assert len(plan_kpi_ids(plan)) == 16
+    assert "N01963" not in plan_kpi_ids(plan) and "N07917" not in plan_kpi_ids(plan)
+
+
+def test_shipped_plan_takes_population_change_and_dwellings_from_scb():
+    plan = load_goal_plan(VALLENTUNA)
+    growth = next(goal for goal in plan.goals if goal.id == "hallbar-tillvaxt")
+    by_series = {i.series: i for i in growth.indicators if i.series}
+
+    assert set(by_series) == {
+        "scb:population_change_pct",
+        "scb:dwellings_per_1000",
+        "scb:net_migration_per_1000",
+        "scb:population",
+    }
+    for series in ("scb:population_change_pct", "scb:dwellings_per_1000"):
+        assert by_series[series].direction == "none"
+        assert by_series[series].target is not None
+        assert by_series[series].target.compare == "county"
+    assert by_series["scb:population"].target is None
+    population = plan.series["scb:population"].scb or []
+    assert [(s.table, s.content) for s in population] == [
+        ("TAB638", "BE0101N1"),
+        ("TAB5557", "000007ME"),
+    ]
+    assert population[0].to_year == 2024 and population[1].from_year == 2025
 
 
 def test_shipped_plan_says_its_indicators_are_proposals():

@@ -8,7 +8,8 @@ integer values must become floats.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -72,9 +73,12 @@ GROUP_MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "member_title": pl.String(),
 }
 
-# How many pages are parsed at once: enough to keep every Polars thread busy, few
-# enough that a lazy iterable of bodies is not read into memory all at once.
-_PAGES_IN_FLIGHT_PER_THREAD = 4
+# Pages parsed and flattened together: enough rows per Polars query to amortise its set-up,
+# few enough that a batch's nested form is dropped soon after it is parsed.
+_PAGES_PER_BATCH = 4
+# Batches in flight per thread: the next pages are read while earlier ones are parsed, and
+# a lazy iterable of bodies is never read into memory all at once.
+_BATCHES_IN_FLIGHT_PER_THREAD = 2
 
 
 class KoladaRecordError(ValueError):
@@ -88,37 +92,24 @@ def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataF
     """
     threads = pl.thread_pool_size()
     hashes: list[str] = []
-    parsed: list[pl.DataFrame] = []
-    # pl.read_json parses one body on one thread and releases the GIL: parsing pages
-    # side by side is what makes large refreshes fast. Everything after parsing runs as
-    # one query over all pages, which costs less than one query per page.
+    flat: list[pl.DataFrame] = []
+    # pl.read_json parses one body on one thread and releases the GIL: parsing batches
+    # side by side is what makes large refreshes fast. Each batch is flattened as soon as
+    # it is parsed, so the nested form of only a few pages is held at a time (it is
+    # larger than the flat rows); the sort then runs once, over all pages.
+    in_flight: deque[Future[pl.DataFrame]] = deque()
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for batch in _batches(iter(pages), threads * _PAGES_IN_FLIGHT_PER_THREAD):
+        for batch in _batches(iter(pages), _PAGES_PER_BATCH):
+            in_flight.append(pool.submit(_flat_batch, batch, len(hashes)))
             hashes.extend(content_hash for content_hash, _ in batch)
-            parsed.extend(pool.map(_parse_page, batch))
-    if not parsed:
+            if len(in_flight) >= threads * _BATCHES_IN_FLIGHT_PER_THREAD:
+                flat.append(in_flight.popleft().result())
+        flat.extend(future.result() for future in in_flight)
+    if not flat:
         return empty_observations()
     return (
-        # One row per page: its row number is the page number.
-        pl.concat(parsed)
-        .with_row_index("page")
+        pl.concat(flat, rechunk=False)
         .lazy()
-        .explode("values", keep_nulls=False)
-        .unnest("values")
-        .explode("values", keep_nulls=False)
-        .unnest("values")
-        .select(
-            series_id="kpi",
-            municipality_id="municipality",
-            year="period",
-            gender="gender",
-            value="value",
-            count="count",
-            status=pl.when(pl.col("status") != "").then("status"),
-            # The flag only comes with from_date queries and in newer answers.
-            is_deleted=pl.col("isdeleted").fill_null(False),
-            page="page",
-        )
         # The sort moves a page number, not the hash and constant columns added after
         # it: moving fewer bytes halves its cost.
         .sort(*OBSERVATION_KEY, "page", maintain_order=True)
@@ -143,6 +134,33 @@ def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataF
 def _batches(items: Iterator[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
     while batch := list(islice(items, size)):
         yield batch
+
+
+def _flat_batch(batch: list[tuple[str, bytes]], first_page: int) -> pl.DataFrame:
+    """A batch of pages as flat value rows with their page numbers (from ``first_page``)."""
+    return (
+        # One row per page: its row number is the page number.
+        pl.concat([_parse_page(page) for page in batch])
+        .with_row_index("page", offset=first_page)
+        .lazy()
+        .explode("values", keep_nulls=False)
+        .unnest("values")
+        .explode("values", keep_nulls=False)
+        .unnest("values")
+        .select(
+            series_id="kpi",
+            municipality_id="municipality",
+            year="period",
+            gender="gender",
+            value="value",
+            count="count",
+            status=pl.when(pl.col("status") != "").then("status"),
+            # The flag only comes with from_date queries and in newer answers.
+            is_deleted=pl.col("isdeleted").fill_null(False),
+            page="page",
+        )
+        .collect()
+    )
 
 
 def _parse_page(page: tuple[str, bytes]) -> pl.DataFrame:

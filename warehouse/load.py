@@ -206,8 +206,12 @@ def _drop_departed_members(con: duckdb.DuckDBPyConnection, members: pl.DataFrame
 
 
 def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
-    """Replace every row of the batch's plans; upsert the series they declare."""
-    if not batch.plan:
+    """Replace every row of the batch's plans; upsert the series they declare.
+
+    A plan loaded again unchanged keeps its rows (and the run id that first loaded it),
+    so a repeated refresh changes no data table.
+    """
+    if not batch.plan or _plan_unchanged(con, batch.plan):
         return
     plans = batch.plan["goal_plan"]
     plan_ids = plans["plan_id"].to_list()
@@ -230,6 +234,39 @@ def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
                 f"DELETE FROM core.series WHERE series_id IN (SELECT series_id FROM {staged})"
             )
             con.execute(f"INSERT INTO core.series BY NAME SELECT * FROM {staged}")
+
+
+def _plan_unchanged(con: duckdb.DuckDBPyConnection, plan: Mapping[str, pl.DataFrame]) -> bool:
+    """Whether the warehouse holds exactly these plan and series rows (bar run id and time)."""
+    plan_ids = plan["goal_plan"]["plan_id"].to_list()
+    for name in (*PLAN_TABLES, "series"):
+        frame = plan.get(name)
+        if frame is None:
+            continue
+        stamps = [c for c in ("run_id", "loaded_at") if c in frame.columns]
+        compared = frame.drop(stamps)
+        columns = ", ".join(compared.columns)
+        scope = (
+            "series_id IN (SELECT series_id FROM {staged})"
+            if name == "series"
+            else "plan_id IN (SELECT unnest($ids))"
+        )
+        with _staged(con, f"compared_{name}", compared) as staged:
+            differing = con.execute(
+                f"""
+                SELECT count(*) FROM (
+                    (SELECT {columns} FROM {staged}
+                     EXCEPT SELECT {columns} FROM core.{name} WHERE {scope.format(staged=staged)})
+                    UNION ALL
+                    (SELECT {columns} FROM core.{name} WHERE {scope.format(staged=staged)}
+                     EXCEPT SELECT {columns} FROM {staged})
+                )
+                """,
+                {"ids": plan_ids} if name != "series" else {},
+            ).fetchone()
+        if differing is None or differing[0] > 0:
+            return False
+    return True
 
 
 def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
