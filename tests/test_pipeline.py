@@ -1,0 +1,268 @@
+"""The refresh's plain steps, without Prefect: years, plans, warnings, SCB segments, batches."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows import pipeline, scb_steps
+from flows.pipeline import Fetched, InputError, PlanInput, UnavailableSeriesError
+from flows.report import latest_goal_rows, refresh_markdown
+from flows.scb_steps import PlannedSegment, ScbFetched
+from sources.landing import RawStore
+from tests.catalogue_fixture import fixture_catalogue
+from transforms.goal_plan import ScbSegment, parse_goal_plan
+from transforms.schema import OBSERVATION_SCHEMA, empty_observations
+from warehouse.load import LoadCounts
+
+PLAN = """
+plan:
+  id: testplan
+  title: Testplan
+  municipality: "0115"
+  county: "0001"
+  years: 2024-2025
+series:
+  scb:population:
+    scb:
+      - {table: TAB638, content: BE0101N1, select: {Alder: tot}, to_year: 2024}
+      - {table: TAB5557, content: 000007ME, select: {Kon: TotSa}, from_year: 2025}
+  scb:change:
+    derived: {formula: pct_change, of: scb:population}
+goals:
+  - id: tillvaxt
+    title: Tillväxt
+    indicators:
+      - {kpi: N15507, direction: higher}
+      - {series: scb:change, direction: none}
+"""
+
+
+def plan_input() -> PlanInput:
+    return PlanInput(parse_goal_plan(PLAN, "test.yaml"), PLAN, "test.yaml", "hash")
+
+
+def observations(rows: list[tuple[str, str, int, float | None]]) -> pl.DataFrame:
+    """Observation rows (series, area, year, value), gender T: test data."""
+    given = pl.DataFrame(
+        rows,
+        schema={
+            "series_id": pl.String,
+            "municipality_id": pl.String,
+            "year": pl.Int32,
+            "value": pl.Float64,
+        },
+        orient="row",
+    )
+    return pl.concat(
+        [
+            empty_observations(),
+            given.with_columns(
+                source=pl.lit("kolada"), gender=pl.lit("T"), is_deleted=pl.lit(False)
+            ),
+        ],
+        how="diagonal_relaxed",
+    ).cast(pl.Schema(OBSERVATION_SCHEMA))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2020-2024", (2020, 2024)), ("2024", (2024, 2024)), (None, None)]
+)
+def test_years_parse_as_a_closed_range(text, expected):
+    assert pipeline.parse_years(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2024-2020", "twenty", "2020-2022-2024", "1800-1900"])
+def test_malformed_years_are_bad_input(text):
+    with pytest.raises(InputError, match="--years"):
+        pipeline.parse_years(text)
+
+
+def test_missing_plan_file_is_bad_input_naming_the_file(tmp_path: Path):
+    with pytest.raises(InputError, match=r"nowhere\.yaml: cannot read the goal plan"):
+        pipeline.read_plan(tmp_path / "nowhere.yaml")
+
+
+def test_plan_with_a_bad_key_is_bad_input_naming_the_file(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(PLAN.replace("direction: higher", "direction: up"), encoding="utf-8")
+
+    with pytest.raises(InputError, match=r"bad\.yaml.*direction"):
+        pipeline.read_plan(path)
+
+
+def test_missing_data_warnings_name_indicators_without_values():
+    plan = plan_input().plan
+    frame = observations([("N15507", "0180", 2024, 210.0), ("scb:change", "0180", 2024, None)])
+
+    warnings = pipeline.missing_data_warnings(plan, frame)
+
+    assert warnings == [
+        "N15507: no values for 0115 in these years (shown grey)",
+        "scb:change: no values for these years (shown grey)",
+    ]
+
+
+def test_unavailable_series_get_one_warning_not_two():
+    plan = plan_input().plan
+    frame = observations([("N15507", "0115", 2024, 210.0)])
+
+    assert pipeline.missing_data_warnings(plan, frame, {"scb:change"}) == []
+
+
+def test_unavailable_indicator_warns_and_strict_fails():
+    plan = plan_input().plan
+    reasons = {"scb:change": "SCB: Non-existent table TAB638"}
+
+    assert pipeline.check_strict(plan, reasons, strict=False) == [
+        "scb:change: unavailable — SCB: Non-existent table TAB638"
+    ]
+    with pytest.raises(UnavailableSeriesError, match="Non-existent table"):
+        pipeline.check_strict(plan, reasons, strict=True)
+
+
+def test_batch_marks_unavailable_indicators_with_the_sources_reason():
+    plan = plan_input()
+    fetched = Fetched(catalogue=None, scb=ScbFetched(unavailable={"scb:change": "gone"}))
+
+    batch = pipeline.build_batch(
+        "run-1", plan, fetched, fixture_catalogue(), observations([]), responses=[]
+    )
+
+    assert batch.plan is not None
+    reasons = dict(batch.plan["goal_indicator"].select("indicator_id", "unavailable_reason").rows())
+    assert reasons == {"N15507": None, "scb:change": "gone"}
+    assert batch.kpis is None  # a catalogue from the warehouse's copy is not reloaded
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://h/api/v2/config", "scb_config"),
+        ("http://h/api/v2/tables/TAB638/metadata?lang=sv", "scb_metadata"),
+        ("http://h/api/v2/tables/TAB638/data?lang=sv", "scb_data"),
+        ("http://h/api/v2/codelists/vs_RegionKommun07?lang=sv", "scb_codelist"),
+        ("http://h/api/v2/tables?query=folkmängd", "scb_tables"),
+    ],
+)
+def test_scb_answers_are_landed_by_kind(url, kind):
+    assert scb_steps.scb_kind(url) == kind
+
+
+def test_segment_selection_asks_for_the_years_the_table_has_within_the_segment():
+    planned = PlannedSegment(
+        "scb:population", 0, ScbSegment(table="TAB638", content="BE0101N1", to_year=2024)
+    )
+    metadata = {"dimension": {"Tid": {"category": {"index": {"2022": 0, "2023": 1, "2024": 2}}}}}
+
+    selection = scb_steps.segment_selection(planned, metadata, range(2023, 2027))
+
+    assert selection == {
+        "Region": ["*"],
+        "ContentsCode": ["BE0101N1"],
+        "Tid": ["2023", "2024"],
+    }
+    assert scb_steps.segment_selection(planned, metadata, [2025, 2026]) is None
+
+
+def test_landed_scb_answers_are_matched_to_their_segments(tmp_path: Path):
+    plan = plan_input().plan
+    rows = [
+        (
+            {
+                "kind": "scb_metadata",
+                "status": 200,
+                "url": "http://h/api/v2/tables/TAB638/metadata",
+            },
+            json.dumps({"dimension": {}}).encode(),
+        ),
+        (
+            {
+                "kind": "scb_metadata",
+                "status": 200,
+                "url": "http://h/api/v2/tables/TAB5557/metadata",
+            },
+            json.dumps({"dimension": {}}).encode(),
+        ),
+        (
+            {
+                "kind": "scb_data",
+                "status": 200,
+                "method": "POST",
+                "url": "http://h/api/v2/tables/TAB638/data?lang=sv",
+                "fetched_at": datetime.now(UTC).isoformat(),
+                "request_body": json.dumps(
+                    {
+                        "selection": [
+                            {"variableCode": "ContentsCode", "valueCodes": ["BE0101N1"]},
+                            {"variableCode": "Alder", "valueCodes": ["tot"]},
+                            {"variableCode": "Tid", "valueCodes": ["2024"]},
+                        ]
+                    }
+                ),
+            },
+            b"{}",
+        ),
+    ]
+
+    fetched = scb_steps.landed_scb_answers(plan, rows)
+
+    segments = fetched.answers["scb:population"]
+    assert [(planned.segment.table, len(responses)) for planned, responses in segments] == [
+        ("TAB638", 1),
+        ("TAB5557", 0),
+    ]
+    assert fetched.unavailable == {}
+
+
+def test_a_run_without_its_plan_cannot_be_replayed(tmp_path: Path):
+    store = RawStore(tmp_path)
+    store.mark_completed("20260101T000000Z-abcdef")
+
+    with pytest.raises(InputError, match="no goal plan was landed"):
+        pipeline.read_landed_run(store, "20260101T000000Z-abcdef")
+
+
+def test_rebuild_without_landed_runs_is_bad_input(tmp_path: Path):
+    with pytest.raises(InputError, match="no completed runs"):
+        pipeline.rebuild_from_raw(tmp_path / "w.duckdb", tmp_path / "raw")
+
+
+def test_markdown_summary_reports_requests_rows_warnings_and_latest_goal_status():
+    summary = pl.DataFrame(
+        {
+            "goal_id": ["tillvaxt", "tillvaxt"],
+            "year": [2024, 2025],
+            "with_value": [2, 0],
+            "status": ["uppfyllt", "underlag saknas"],
+            "green": [2, 0],
+            "yellow": [0, 0],
+            "red": [0, 0],
+            "grey": [0, 2],
+            "targets_met": [1, 0],
+            "targets_missed": [0, 0],
+        }
+    )
+    result = pipeline.RefreshResult(
+        run_id="run-1",
+        plan_id="testplan",
+        years=(2023, 2025),
+        requests_made=7,
+        requests_by_kind={"data": 2, "kpi": 2, "scb_data": 3},
+        observations=1234,
+        counts=LoadCounts(1000, 200, 34),
+        warnings=["N15507: no values for 0115 in these years (shown grey)"],
+        summary=summary,
+    )
+
+    markdown = refresh_markdown(result)
+
+    assert "Requests: 7 (data 2, kpi 2, scb_data 3)" in markdown
+    assert "1,000 inserted, 200 updated, 34 unchanged" in markdown
+    assert "| tillvaxt | 2024 | uppfyllt | 2 | 0 | 0 | 0 | 1 | 0 |" in markdown
+    assert "- N15507: no values for 0115" in markdown
+    assert latest_goal_rows(summary)["year"].to_list() == [2024]
