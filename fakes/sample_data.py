@@ -46,18 +46,26 @@ def load_municipality_groups() -> list[dict[str, Any]]:
 class SampleValues:
     """Generated SAMPLE values, not statistics: deterministic in (KPI, area, year).
 
-    Every area gets a record for every catalogued KPI and year: ``T``, plus ``K`` and
-    ``M`` when the KPI is divided by gender; a few values are null.
+    Every area gets a record for every catalogued KPI and year up to the last one
+    published (the year before the KPI's ``publ_period``, the year its next publication
+    covers): ``T``, plus ``K`` and ``M`` when the KPI is divided by gender; a few values
+    are null.
     """
 
     def __init__(self, catalogue: Iterable[dict[str, Any]]):
+        catalogue = list(catalogue)
         self._by_gender = {kpi["id"]: bool(kpi.get("is_divided_by_gender")) for kpi in catalogue}
+        self._last_year = {
+            kpi["id"]: int(kpi["publ_period"]) - 1
+            for kpi in catalogue
+            if str(kpi.get("publ_period") or "").isdigit()
+        }
         self._kpi_seed: dict[str, tuple[int, float, float]] = {}
         self._area_seed: dict[str, tuple[int, float]] = {}
 
     def __call__(self, kpi: str, municipality: str, year: int) -> list[dict[str, Any]] | None:
         divided = self._by_gender.get(kpi)
-        if divided is None:
+        if divided is None or year > self._last_year.get(kpi, year):
             return None
         kpi_offset, scale, trend = self._kpi_seed.get(kpi) or self._seed_kpi(kpi)
         area_offset, factor = self._area_seed.get(municipality) or self._seed_area(municipality)

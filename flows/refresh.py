@@ -20,17 +20,19 @@ from flows.pipeline import Fetched, InputError, PlanInput, RefreshRequest, Refre
 from flows.report import refresh_markdown
 from flows.scb_steps import ScbFetched
 from sources.http import FetchError
+from sources.kolada.client import KoladaClient
 from sources.landing import RawStore
+from sources.scb.client import ScbClient
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import plan_kpi_ids
 from warehouse.load import LoadCounts, RefreshBatch
 
 
 @task(name="fetch metadata", cache_policy=NO_CACHE)
-def fetch_metadata(request: RefreshRequest, store: RawStore) -> Fetched:
+def fetch_metadata(kolada: KoladaClient) -> Fetched:
     logger = get_run_logger()
     try:
-        records = pipeline.fetch_catalogue(pipeline.kolada_client(request, store))
+        records = pipeline.fetch_catalogue(kolada)
     except FetchError as exc:
         logger.warning("Kolada's catalogue could not be fetched (%s): using the warehouse's", exc)
         return Fetched(catalogue=None)
@@ -53,9 +55,8 @@ def validate_plan(plan: PlanInput, fetched: Fetched, warehouse_path: Path) -> Ca
 
 
 @task(name="check SCB series", cache_policy=NO_CACHE)
-def check_scb(request: RefreshRequest, store: RawStore, plan: PlanInput) -> ScbFetched:
-    client = scb_steps.scb_client(request.scb_url, store, request.run_id)
-    checked = scb_steps.check_scb_series(client, plan.plan)
+def check_scb(scb: ScbClient, plan: PlanInput) -> ScbFetched:
+    checked = scb_steps.check_scb_series(scb, plan.plan)
     get_run_logger().info(
         "SCB: %d tables' metadata read; %d series unavailable",
         len(checked.metadata),
@@ -66,10 +67,9 @@ def check_scb(request: RefreshRequest, store: RawStore, plan: PlanInput) -> ScbF
 
 @task(name="fetch Kolada data", cache_policy=NO_CACHE)
 def fetch_kolada(
-    request: RefreshRequest, store: RawStore, kpi_ids: list[str], years: list[int]
+    kolada: KoladaClient, kpi_ids: list[str], years: list[int]
 ) -> list[tuple[str, bytes]]:
-    client = pipeline.kolada_client(request, store)
-    pages = pipeline.fetch_kolada_data(client, kpi_ids, years)
+    pages = pipeline.fetch_kolada_data(kolada, kpi_ids, years)
     get_run_logger().info(
         "Kolada: %d data pages for %d KPIs and %d years", len(pages), len(kpi_ids), len(years)
     )
@@ -77,11 +77,8 @@ def fetch_kolada(
 
 
 @task(name="fetch SCB data", cache_policy=NO_CACHE)
-def fetch_scb(
-    request: RefreshRequest, store: RawStore, plan: PlanInput, years: list[int], checked: ScbFetched
-) -> ScbFetched:
-    client = scb_steps.scb_client(request.scb_url, store, request.run_id)
-    fetched = scb_steps.fetch_scb_series(client, plan.plan, years, checked)
+def fetch_scb(scb: ScbClient, plan: PlanInput, years: list[int], checked: ScbFetched) -> ScbFetched:
+    fetched = scb_steps.fetch_scb_series(scb, plan.plan, years, checked)
     calls = sum(len(responses) for answers in fetched.answers.values() for _, responses in answers)
     get_run_logger().info("SCB: %d data calls for %d series", calls, len(fetched.answers))
     return fetched
@@ -161,20 +158,23 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
     plan = pipeline.read_plan(request.plan_path)
     pipeline.land_plan(store, request.run_id, plan)
 
-    fetched = fetch_metadata(request, store)
+    # One client per source and run: SCB's /config is read once, and every answer landed.
+    kolada = pipeline.kolada_client(request, store)
+    scb = scb_steps.scb_client(request.scb_url, store, request.run_id)
+    fetched = fetch_metadata(kolada)
     if fetched.catalogue is None:
         warnings.append(
             "Kolada's catalogue was unreachable: the plan was checked against the warehouse's copy"
         )
     catalogue = validate_plan(plan, fetched, request.warehouse_path)
-    checked = check_scb(request, store, plan) if plan.plan.series else ScbFetched()
+    checked = check_scb(scb, plan) if plan.plan.series else ScbFetched()
 
     years = plan.plan.fetch_years(request.years)
     year_range = (years[0], years[-1])
-    kolada = fetch_kolada.submit(request, store, plan_kpi_ids(plan.plan), list(years))
-    scb = fetch_scb.submit(request, store, plan, list(years), checked) if plan.plan.series else None
-    fetched.kolada_pages = kolada.result()
-    fetched.scb = scb.result() if scb is not None else checked
+    kolada_data = fetch_kolada.submit(kolada, plan_kpi_ids(plan.plan), list(years))
+    scb_data = fetch_scb.submit(scb, plan, list(years), checked) if plan.plan.series else None
+    fetched.kolada_pages = kolada_data.result()
+    fetched.scb = scb_data.result() if scb_data is not None else checked
     warnings += pipeline.check_strict(plan.plan, fetched.scb.unavailable, request.strict)
 
     observations = transform(plan, fetched, catalogue, year_range)

@@ -354,8 +354,12 @@ def test_scb_indicator_is_ranked_and_a_missing_table_leaves_it_unavailable(
     plan = tmp_path / "scb.yaml"
     plan.write_text(PLAN.replace("goals:", SCB_SERIES + "goals:") + SCB_GOAL, encoding="utf-8")
     warehouse = tmp_path / "w.duckdb"
+    scb = fakes[1]
 
     assert run(plan, warehouse, "--years", "2022-2023") == 0
+
+    assert len(scb.requests("GET", "/config")) == 1
+    assert scb.refused() == []
 
     income = dict(
         query(
