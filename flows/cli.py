@@ -11,10 +11,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from flows import settings
+
+if TYPE_CHECKING:
+    from flows.pipeline import RefreshRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -145,7 +149,7 @@ def configure_prefect() -> None:
 
 def refresh_request(
     args: argparse.Namespace, *, kolada_url: str | None = None, scb_url: str | None = None
-):
+) -> RefreshRequest:
     from flows.pipeline import RefreshRequest, parse_years
 
     warehouse = args.warehouse or settings.default_warehouse_path()

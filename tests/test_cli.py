@@ -64,3 +64,12 @@ def test_tables_searches_scb_and_shows_a_tables_variables(monkeypatch, capsys):
 
     out = capsys.readouterr().out
     assert "BO0101A5" in out and "Hustyp" in out and "Flow" in out
+
+
+def test_tables_search_lists_matching_tables(monkeypatch, capsys):
+    with FakeScbServer() as scb:
+        monkeypatch.setenv("MALBILD_SCB_URL", scb.base_url)
+        assert main(["tables", "flyttningar"]) == 0
+
+    out = capsys.readouterr().out
+    assert "TAB1212" in out and "TAB2538" not in out

@@ -11,23 +11,12 @@ from typing import Any
 
 import polars as pl
 
+from transforms.goal_plan import GOAL_INDICATOR_SCHEMA
+from transforms.kolada import KPI_SCHEMA
 from transforms.schema import OBSERVATION_SCHEMA
 from warehouse.load import RefreshBatch
 
-KPI_COLUMNS: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "title": pl.String(),
-    "description": pl.String(),
-    "is_divided_by_gender": pl.Boolean(),
-    "municipality_type": pl.String(),
-    "auspice": pl.String(),
-    "operating_area": pl.String(),
-    "perspective": pl.String(),
-    "prel_publication_date": pl.Date(),
-    "publication_date": pl.Date(),
-    "publ_period": pl.Int32(),
-    "has_ou_data": pl.Boolean(),
-}
+KPI_COLUMNS = KPI_SCHEMA
 
 AREAS = [
     ("0000", "Riket", "L"),
@@ -160,27 +149,7 @@ def plan_frames(
         for goal_id, indicators in goals.items()
         for n, indicator in enumerate(indicators, start=1)
     ]
-    indicator_schema: dict[str, pl.DataType] = {
-        "plan_id": pl.String(),
-        "goal_id": pl.String(),
-        "indicator_id": pl.String(),
-        "position": pl.Int32(),
-        "source": pl.String(),
-        "series_id": pl.String(),
-        "title": pl.String(),
-        "direction": pl.String(),
-        "comparison_group_id": pl.String(),
-        "from_year": pl.Int32(),
-        "target_kind": pl.String(),
-        "target_operator": pl.String(),
-        "target_value": pl.Float64(),
-        "target_reference": pl.String(),
-        "target_colour": pl.String(),
-        "target_text": pl.String(),
-        "note": pl.String(),
-        "unavailable_reason": pl.String(),
-    }
-    goal_indicator = pl.DataFrame(indicator_rows, schema=indicator_schema)
+    goal_indicator = pl.DataFrame(indicator_rows, schema=GOAL_INDICATOR_SCHEMA)
     return {"goal_plan": goal_plan, "goal": goal, "goal_indicator": goal_indicator}
 
 
