@@ -56,17 +56,8 @@ def refresh_fetch(args: dict[str, Any]) -> dict[str, Any]:
 
     mark = time.perf_counter()
     scb = scb_steps.scb_client(args["scb_url"], store, run_id)
-    checked = scb_steps.check_scb_series(scb, plan)
-    # The data calls use the checked metadata but not the check's verdicts: while the
-    # check is being wired (flows/ is in progress) it may refuse segments the fetch
-    # can serve; the benchmark measures the requests a refresh makes for every segment.
-    metadata = {
-        planned.segment.table: scb.table_metadata(planned.segment.table)
-        for planned in scb_steps.planned_segments(plan)
-    }
-    fetched = scb_steps.fetch_scb_series(
-        scb, plan, years, scb_steps.ScbFetched(metadata=metadata)
-    )
+    fetched = scb_steps.check_scb_series(scb, plan)
+    fetched = scb_steps.fetch_scb_series(scb, plan, years, fetched)
     scb_s = time.perf_counter() - mark
     total = time.perf_counter() - started
 
@@ -85,7 +76,6 @@ def refresh_fetch(args: dict[str, Any]) -> dict[str, Any]:
         "scb_segments": len(scb_steps.planned_segments(plan)),
         "scb_cells_by_table": dict(cells_by_table),
         "scb_calls_by_table": dict(calls_by_table),
-        "scb_check_refused": checked.unavailable,
         "scb_unavailable": fetched.unavailable,
         "scb_max_cells": config.max_data_cells,
         "scb_window": [config.max_calls_per_window, config.time_window],
@@ -114,7 +104,9 @@ def kolada_fetch_load(args: dict[str, Any]) -> dict[str, Any]:
     fetch_s = time.perf_counter() - started
     observations = kolada_pages_to_observations(pages)
     check_observations(
-        observations, known_series=known_series, known_areas=known_areas,
+        observations,
+        known_series=known_series,
+        known_areas=known_areas,
         years=(min(years), max(years)),
     )
     with open_warehouse(args["warehouse"]) as con:
@@ -135,8 +127,11 @@ def main() -> None:
     from benchmarks.measure import emit
 
     args = json.loads(sys.argv[1])
-    emit({"refresh_fetch": refresh_fetch, "kolada_fetch_load": kolada_fetch_load}[
-        args["workload"]](args))
+    emit(
+        {"refresh_fetch": refresh_fetch, "kolada_fetch_load": kolada_fetch_load}[args["workload"]](
+            args
+        )
+    )
 
 
 if __name__ == "__main__":

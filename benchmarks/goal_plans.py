@@ -53,7 +53,9 @@ def synthetic_plan_text(kpi_ids: list[str], first_year: int, last_year: int) -> 
     return yaml.safe_dump(plan, allow_unicode=True, sort_keys=False)
 
 
-def synthetic_plan(kpi_ids: list[str], first_year: int, last_year: int) -> tuple[GoalPlan, str, str]:
+def synthetic_plan(
+    kpi_ids: list[str], first_year: int, last_year: int
+) -> tuple[GoalPlan, str, str]:
     """The parsed plan, its text and its content hash."""
     text = synthetic_plan_text(kpi_ids, first_year, last_year)
     digest = hashlib.sha256(text.encode()).hexdigest()

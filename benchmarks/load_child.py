@@ -23,15 +23,19 @@ def _page_paths(raw_dir: Path, run_id: str) -> tuple[list[dict[str, Any]], list[
 
     store = RawStore(raw_dir)
     manifest = [row for row in store.manifest(run_id) if row["kind"] == "data"]
-    paths = [str(store._object_path(row["content_hash"])) for row in manifest]
+    # The landing's documented layout: objects/<hash[:2]>/<hash>.json.gz
+    paths = [
+        str(store.objects_dir / row["content_hash"][:2] / f"{row['content_hash']}.json.gz")
+        for row in manifest
+    ]
     return manifest, paths
 
 
 def malbild(args: dict[str, Any]) -> dict[str, Any]:
     import polars as pl
 
-    from fakes.sample_data import load_kpi_catalogue, load_municipalities, load_municipality_groups
     from benchmarks.goal_plans import synthetic_plan
+    from fakes.sample_data import load_kpi_catalogue, load_municipalities, load_municipality_groups
     from sources.landing import RawStore
     from transforms.checks import check_observations
     from transforms.goal_plan import goal_plan_frames
@@ -62,7 +66,9 @@ def malbild(args: dict[str, Any]) -> dict[str, Any]:
     timings["transform_s"] = time.perf_counter() - started
     mark = time.perf_counter()
     check_observations(
-        observations, known_series=known_series, known_areas=known_areas,
+        observations,
+        known_series=known_series,
+        known_areas=known_areas,
         years=(years[0], years[-1]),
     )
     timings["check_s"] = time.perf_counter() - mark
@@ -74,8 +80,13 @@ def malbild(args: dict[str, Any]) -> dict[str, Any]:
             con,
             RefreshBatch(
                 run_id=args.get("load_run_id", run_id),
-                kpis=kpis, municipalities=areas, groups=groups, group_members=members,
-                plan=frames, observations=observations, responses=manifest,
+                kpis=kpis,
+                municipalities=areas,
+                groups=groups,
+                group_members=members,
+                plan=frames,
+                observations=observations,
+                responses=manifest,
             ),
         )
         rows = con.execute("SELECT count(*) FROM core.observation").fetchone()[0]
@@ -95,7 +106,7 @@ def malbild(args: dict[str, Any]) -> dict[str, Any]:
 
 
 _PAGE_TYPE = (
-    "STRUCT(kpi VARCHAR, municipality VARCHAR, period INTEGER, \"values\" STRUCT(gender VARCHAR,"
+    'STRUCT(kpi VARCHAR, municipality VARCHAR, period INTEGER, "values" STRUCT(gender VARCHAR,'
     " count INTEGER, status VARCHAR, value DOUBLE, isdeleted BOOLEAN)[])[]"
 )
 _BASELINE_TABLE = """
@@ -112,7 +123,7 @@ USING (
     WITH page AS (
         SELECT regexp_extract(filename, '([0-9a-f]{64})\\.json\\.gz$', 1) AS response_hash,
                unnest("values") AS r
-        FROM read_json($files, columns = {"values": '%s'}, filename = true,
+        FROM read_json($files, columns = {"values": '@PAGE_TYPE@'}, filename = true,
                        format = 'unstructured')
     ), record AS (
         SELECT response_hash, r.kpi, r.municipality, r.period, unnest(r."values") AS v FROM page
@@ -134,7 +145,7 @@ WHEN NOT MATCHED THEN INSERT (source, series_id, municipality_id, year, gender, 
                               status, is_deleted, response_hash, run_id)
     VALUES (s.source, s.series_id, s.municipality_id, s.year, s.gender, s.value, s.count,
             s.status, s.is_deleted, s.response_hash, $run_id)
-""" % _PAGE_TYPE
+""".replace("@PAGE_TYPE@", _PAGE_TYPE)
 
 
 def duckdb_baseline(args: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,12 @@ YEAR = 2024
 def measure_marts(warehouse: Path, threads: int = 2) -> dict[str, Any]:
     return run_child(
         "benchmarks.marts_child",
-        {"warehouse": str(warehouse), "municipality": MUNICIPALITY, "year": YEAR,
-         "threads": threads},
+        {
+            "warehouse": str(warehouse),
+            "municipality": MUNICIPALITY,
+            "year": YEAR,
+            "threads": threads,
+        },
         threads=threads,
     )
 
@@ -26,9 +30,17 @@ def mart_figures(result: dict[str, Any], observations: int) -> list[Figure]:
     for name in ("goal_summary", "goal_indicator_status"):
         timing = result[name]
         figures.append(
-            Figure("5", f"mart.{name}, {MUNICIPALITY} {YEAR}, {observations / 1e6:.2f} M obs",
-                   f"{timing['second_s'] * 1000:.0f} ms (first {timing['first_s'] * 1000:.0f} ms,"
-                   f" {timing['rows']} rows)",
-                   "< 200 ms (2nd run)", timing["second_s"] < 0.2)
+            Figure(
+                "5",
+                f"mart.{name}, {MUNICIPALITY} {YEAR}, {observations / 1e6:.2f} M obs",
+                f"{timing['second_s'] * 1000:.0f} ms (first {timing['first_s'] * 1000:.0f} ms,"
+                f" {timing['rows']} rows)",
+                "< 200 ms (2nd run)",
+                timing["second_s"] < 0.2,
+                f"the view computes ranks over every area and year before filtering; "
+                f"materialised as a table (built in "
+                f"{result['materialised'][name]['build_s']:.1f} s) the same query takes "
+                f"{result['materialised'][name]['query_s'] * 1000:.0f} ms",
+            )
         )
     return figures

@@ -40,7 +40,9 @@ def run_child(
 ) -> dict[str, Any]:
     """``python -m module ARGS_JSON`` in a fresh process; its emitted result plus wall time."""
     child_env = {**os.environ, **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), child_env.get("PYTHONPATH")]))
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), child_env.get("PYTHONPATH")])
+    )
     if threads is not None:
         child_env["POLARS_MAX_THREADS"] = str(threads)
     started = time.perf_counter()
@@ -56,6 +58,7 @@ def run_child(
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not lines:
         raise RuntimeError(
-            f"{module} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            f"{module} failed (exit {done.returncode}):\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
     return {**json.loads(lines[-1][len(RESULT_PREFIX) :]), "process_wall_s": wall}

@@ -20,8 +20,13 @@ def main() -> None:
 
     mark = time.perf_counter()
     noop()
-    emit({"import_s": imported, "first_flow_run_s": time.perf_counter() - mark,
-          "seconds": time.perf_counter() - STARTED})
+    emit(
+        {
+            "import_s": imported,
+            "first_flow_run_s": time.perf_counter() - mark,
+            "seconds": time.perf_counter() - STARTED,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,12 @@ def main() -> None:
 
         def log() -> list[dict[str, object]]:
             return [
-                {"method": r.method, "path": r.path, "status": r.status,
-                 "data": r.path.endswith("/data")}
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "status": r.status,
+                    "data": r.path.endswith("/data"),
+                }
                 for r in fake.requests()
             ]
 

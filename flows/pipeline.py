@@ -335,10 +335,20 @@ def build_batch(
     )
 
 
-def load(warehouse_path: Path, batch: warehouse_load.RefreshBatch) -> warehouse_load.LoadCounts:
-    """Load one run's batch into the warehouse: all of it or nothing."""
+def load(
+    warehouse_path: Path, batch: warehouse_load.RefreshBatch
+) -> tuple[warehouse_load.LoadCounts, list[str]]:
+    """Load one run's batch into the warehouse, all of it or nothing; then its marts.
+
+    Marts that could not be rebuilt are a warning: the data is in, and the next
+    writable open rebuilds them.
+    """
     with open_warehouse(warehouse_path) as con:
-        return warehouse_load.load_refresh(con, batch)
+        try:
+            return warehouse_load.load_refresh(con, batch), []
+        except warehouse_load.MartsStaleError as exc:
+            log.warning("%s", exc)
+            return exc.counts, [str(exc)]
 
 
 def goal_summary(warehouse_path: Path, plan_id: str, municipality_id: str) -> pl.DataFrame:
@@ -445,7 +455,8 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
             observations = plan_observations(plan.plan, fetched, catalogue, None)
             responses = landed_responses(store, run_id)
             batch = build_batch(run_id, plan, fetched, catalogue, observations, responses)
-            total = total + load(warehouse_path, batch)
+            counts, _ = load(warehouse_path, batch)
+            total = total + counts
             log.info("Replayed run %s: %d observations", run_id, observations.height)
     except Exception as exc:
         finish_run(warehouse_path, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")

@@ -94,15 +94,15 @@ def transform(
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load(warehouse_path: Path, batch: RefreshBatch) -> LoadCounts:
-    counts = pipeline.load(warehouse_path, batch)
+def load(warehouse_path: Path, batch: RefreshBatch) -> tuple[LoadCounts, list[str]]:
+    counts, warnings = pipeline.load(warehouse_path, batch)
     get_run_logger().info(
         "Loaded in one transaction: %d inserted, %d updated, %d unchanged",
         counts.inserted,
         counts.updated,
         counts.unchanged,
     )
-    return counts
+    return counts, warnings
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -181,7 +181,8 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
     warnings += pipeline.missing_data_warnings(plan.plan, observations, fetched.scb.unavailable)
     responses = pipeline.landed_responses(store, request.run_id)
     batch = pipeline.build_batch(request.run_id, plan, fetched, catalogue, observations, responses)
-    counts = load(request.warehouse_path, batch)
+    counts, load_warnings = load(request.warehouse_path, batch)
+    warnings += load_warnings
     summary = evaluate(request.warehouse_path, plan.plan.id, plan.plan.municipality)
     return RefreshResult(
         run_id=request.run_id,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.warehouse_data import mart_batch
 from warehouse.connection import open_warehouse
-from warehouse.load import load_refresh, mark_sample_data
+from warehouse.load import MartsStaleError, load_refresh, mark_sample_data
 from warehouse.queries import goal_indicator_status, goal_summary
 
 
@@ -225,5 +225,46 @@ def test_every_mart_column_is_documented(con: duckdb.DuckDBPyConnection) -> None
     columns = con.execute(
         "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart'"
     ).fetchall()
-    assert {table for table, _, _ in columns} == {"goal_indicator_status", "goal_summary"}
-    assert [(table, column) for table, column, comment in columns if not comment] == []
+    views = {table for table, _, _ in columns} - {"goal_indicator_status_base"}
+    assert views == {"goal_indicator_status", "goal_summary"}
+    undocumented = [(t, c) for t, c, comment in columns if t in views and not comment]
+    assert undocumented == []
+
+
+def test_marts_are_rebuilt_by_each_load_in_its_transaction(tmp_path: Path) -> None:
+    with open_warehouse(tmp_path / "w.duckdb") as warehouse:
+        load_refresh(warehouse, mart_batch())
+        first = warehouse.sql("SELECT * FROM mart.goal_indicator_status ORDER BY ALL").fetchall()
+        warehouse.execute("DELETE FROM mart.goal_indicator_status_base")
+
+        load_refresh(warehouse, mart_batch())
+
+        again = warehouse.sql("SELECT * FROM mart.goal_indicator_status ORDER BY ALL").fetchall()
+    assert len(first) > 0
+    assert again == first
+
+
+def test_a_failed_mart_rebuild_keeps_the_data_and_the_next_open_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.duckdb"
+
+    def broken(con: duckdb.DuckDBPyConnection) -> None:
+        raise RuntimeError("injected mart failure")
+
+    monkeypatch.setattr("warehouse.load._rebuild_marts", broken)
+    with open_warehouse(path) as warehouse, pytest.raises(MartsStaleError) as failure:
+        load_refresh(warehouse, mart_batch())
+    assert failure.value.counts.inserted > 0
+    with open_warehouse(path, read_only=True) as reader:
+        loaded = reader.sql("SELECT count(*) FROM core.observation").fetchone()
+        stale = reader.sql("SELECT count(*) FROM mart.goal_indicator_status").fetchone()
+    assert loaded is not None and loaded[0] == failure.value.counts.inserted
+    assert stale == (0,)
+
+    monkeypatch.undo()
+    with open_warehouse(path) as writer:
+        rebuilt = writer.sql("SELECT count(*) FROM mart.goal_indicator_status").fetchone()
+        marks = writer.sql("SELECT count(*) FROM core.warehouse_info").fetchone()
+    assert rebuilt is not None and rebuilt[0] > 0
+    assert marks == (0,)

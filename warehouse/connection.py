@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.migrations import apply_migrations, create_marts
+from warehouse.migrations import apply_migrations, create_marts, marts_stale, rebuild_marts
 
 
 class WarehouseError(Exception):
@@ -49,8 +49,14 @@ def open_warehouse(
         raise WarehouseLockedError(message) from error
     try:
         if not read_only:
-            apply_migrations(con)
+            upgraded = apply_migrations(con)
             create_marts(con)
+            if upgraded or marts_stale(con):
+                # New mart tables start empty, and a load whose mart rebuild failed left
+                # them stale: fill them from what the warehouse holds.
+                con.begin()
+                rebuild_marts(con)
+                con.commit()
         yield con
     finally:
         con.close()

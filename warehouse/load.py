@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
+from warehouse.migrations import MARTS_STALE, rebuild_marts
 
 # Observation columns whose change makes a new version of the row; response_hash alone
 # does not (an identical value fetched again keeps the run that first loaded it).
@@ -125,13 +126,20 @@ def _staged_on_disk(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iter
 
     DuckDB reads a Parquet file in parallel; the Arrow stream of a frame of millions of
     rows it reads on one thread, and writing the file plus reading it is the faster of
-    the two (measured: 5 M observations in 4.3 s against 9-12 s).
+    the two (measured: 5 M observations in 4.3 s against 9-12 s). A table's rows have
+    no order, so DuckDB is also spared keeping the file's (7.1 s against 4.6 s).
     """
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    preserved = bool(row[0]) if row else True
     with tempfile.TemporaryDirectory(prefix=".malbild-staging-", dir=_staging_dir(con)) as folder:
         path = Path(folder) / "staged.parquet"
         frame.write_parquet(path, compression="uncompressed")
         quoted = str(path).replace("'", "''")
-        yield f"read_parquet('{quoted}')"
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            yield f"read_parquet('{quoted}')"
+        finally:
+            con.execute(f"SET preserve_insertion_order = {str(preserved).lower()}")
 
 
 def _staging_dir(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -334,9 +342,7 @@ def _check_unique_frame(frame: pl.DataFrame) -> None:
     hashes = frame.select(key.hash().sort().alias("hash")).get_column("hash")
     if not (hashes == hashes.shift(1)).any():
         return
-    clash = (
-        frame.group_by(OBSERVATION_KEY).len("n").filter(pl.col("n") > 1).sort(OBSERVATION_KEY)
-    )
+    clash = frame.group_by(OBSERVATION_KEY).len("n").filter(pl.col("n") > 1).sort(OBSERVATION_KEY)
     if clash.height:
         _raise_clash(clash.row(0))
 
@@ -412,17 +418,52 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _rebuild_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Materialise the marts (sql/marts/build) from committed data; clears the stale mark."""
+    rebuild_marts(con)
+
+
 def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
-    """Write a refresh in one transaction: catalogue, plan, observations and responses."""
+    """Write a refresh in one transaction: catalogue, plan, observations and responses.
+
+    The marts are then rebuilt in a second transaction. Building them inside the first
+    made a national load 2.5 times slower (DuckDB reads uncommitted rows slowly), and
+    they are derived data: the first transaction marks them stale, the second rebuilds
+    them and clears the mark. Should the second fail, the data stays loaded, the error
+    is raised as MartsStaleError, and the next writable open rebuilds the marts.
+    """
     with _transaction(con):
         tables = _load_catalogue(con, batch)
         _load_plan(con, batch)
         observations = _merge_observations(con, batch)
         _record_responses(con, batch)
+        con.execute(
+            "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
+            [MARTS_STALE, batch.run_id],
+        )
     tables["core.observation"] = observations
-    return LoadCounts(
+    counts = LoadCounts(
         observations.inserted, observations.updated, observations.unchanged, tables=tables
     )
+    try:
+        with _transaction(con):
+            _rebuild_marts(con)
+    except Exception as exc:
+        raise MartsStaleError(
+            f"the data of run {batch.run_id} is loaded, but the marts could not be rebuilt "
+            f"({type(exc).__name__}: {exc}); they will be rebuilt when the warehouse is next "
+            "opened for writing",
+            counts,
+        ) from exc
+    return counts
+
+
+class MartsStaleError(RuntimeError):
+    """The data is loaded but the marts are not rebuilt yet (the next writable open does it)."""
+
+    def __init__(self, message: str, counts: LoadCounts):
+        super().__init__(message)
+        self.counts = counts
 
 
 def mark_sample_data(con: duckdb.DuckDBPyConnection) -> None:

@@ -82,3 +82,21 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
     except BaseException:
         con.rollback()
         raise
+
+
+MARTS_STALE = "marts_stale"
+
+
+def rebuild_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
+    """Recompute the materialised marts (sql/marts/build) in the caller's transaction,
+    and clear the mark a load leaves while they are stale."""
+    folder = folder or sql_dir() / "marts" / "build"
+    for path in sorted(folder.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+    con.execute("DELETE FROM core.warehouse_info WHERE key = ?", [MARTS_STALE])
+
+
+def marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a load left the marts behind its data."""
+    found = con.execute("SELECT 1 FROM core.warehouse_info WHERE key = ?", [MARTS_STALE]).fetchone()
+    return found is not None
