@@ -220,22 +220,26 @@ def _merge(
     return LoadCounts(inserted, updated, frame.height - inserted - updated)
 
 
-def _load_catalogue(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> dict[str, LoadCounts]:
+def _load_catalogue(
+    con: duckdb.DuckDBPyConnection, batch: RefreshBatch
+) -> tuple[dict[str, LoadCounts], int]:
+    """Merge the catalogue tables; also return how many departed group members went."""
     counts = {}
+    departed = 0
     for attribute, (table, key) in CATALOGUE_TABLES.items():
         frame: pl.DataFrame | None = getattr(batch, attribute)
         if frame is None:
             continue
         counts[table] = _merge(con, table, frame, key, batch.run_id)
         if attribute == "group_members":
-            _drop_departed_members(con, frame)
-    return counts
+            departed = _drop_departed_members(con, frame)
+    return counts, departed
 
 
-def _drop_departed_members(con: duckdb.DuckDBPyConnection, members: pl.DataFrame) -> None:
+def _drop_departed_members(con: duckdb.DuckDBPyConnection, members: pl.DataFrame) -> int:
     """A group in the batch has exactly the batch's members: remove those no longer listed."""
     with _staged(con, "staged_members", members.select("group_id", "member_id")) as staged:
-        con.execute(
+        deleted = con.execute(
             f"""
             DELETE FROM core.municipality_group_member AS t
             WHERE t.group_id IN (SELECT group_id FROM {staged})
@@ -244,17 +248,18 @@ def _drop_departed_members(con: duckdb.DuckDBPyConnection, members: pl.DataFrame
                   WHERE s.group_id = t.group_id AND s.member_id = t.member_id
               )
             """
-        )
+        ).fetchone()
+    return int(deleted[0]) if deleted else 0
 
 
-def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
+def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> bool:
     """Replace every row of the batch's plans; upsert the series they declare.
 
     A plan loaded again unchanged keeps its rows (and the run id that first loaded it),
     so a repeated refresh changes no data table.
     """
     if not batch.plan or _plan_unchanged(con, batch.plan):
-        return
+        return False
     plans = batch.plan["goal_plan"]
     plan_ids = plans["plan_id"].to_list()
     for name in reversed(PLAN_TABLES):
@@ -276,6 +281,7 @@ def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
                 f"DELETE FROM core.series WHERE series_id IN (SELECT series_id FROM {staged})"
             )
             con.execute(f"INSERT INTO core.series BY NAME SELECT * FROM {staged}")
+    return True
 
 
 def _plan_unchanged(con: duckdb.DuckDBPyConnection, plan: Mapping[str, pl.DataFrame]) -> bool:
@@ -426,25 +432,33 @@ def _rebuild_marts(con: duckdb.DuckDBPyConnection) -> None:
 def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
     """Write a refresh in one transaction: catalogue, plan, observations and responses.
 
-    The marts are then rebuilt in a second transaction. Building them inside the first
-    made a national load 2.5 times slower (DuckDB reads uncommitted rows slowly), and
-    they are derived data: the first transaction marks them stale, the second rebuilds
+    When the load changed anything, the marts are then rebuilt in a second transaction.
+    Building them inside the first made a national load 2.5 times slower (DuckDB reads
+    uncommitted rows slowly), and they are derived data: the first transaction marks them stale, the second rebuilds
     them and clears the mark. Should the second fail, the data stays loaded, the error
     is raised as MartsStaleError, and the next writable open rebuilds the marts.
     """
     with _transaction(con):
-        tables = _load_catalogue(con, batch)
-        _load_plan(con, batch)
+        tables, departed = _load_catalogue(con, batch)
+        plan_replaced = _load_plan(con, batch)
         observations = _merge_observations(con, batch)
         _record_responses(con, batch)
-        con.execute(
-            "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
-            [MARTS_STALE, batch.run_id],
+        tables["core.observation"] = observations
+        changed = (
+            plan_replaced
+            or departed > 0
+            or any(table.inserted or table.updated for table in tables.values())
         )
-    tables["core.observation"] = observations
+        if changed:
+            con.execute(
+                "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
+                [MARTS_STALE, batch.run_id],
+            )
     counts = LoadCounts(
         observations.inserted, observations.updated, observations.unchanged, tables=tables
     )
+    if not changed:
+        return counts  # the marts already show exactly this data
     try:
         with _transaction(con):
             _rebuild_marts(con)
