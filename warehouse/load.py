@@ -434,9 +434,10 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
 
     When the load changed anything, the marts are then rebuilt in a second transaction.
     Building them inside the first made a national load 2.5 times slower (DuckDB reads
-    uncommitted rows slowly), and they are derived data: the first transaction marks them stale, the second rebuilds
-    them and clears the mark. Should the second fail, the data stays loaded, the error
-    is raised as MartsStaleError, and the next writable open rebuilds the marts.
+    uncommitted rows slowly), and they are derived data: the first transaction marks
+    them stale, the second rebuilds them and clears the mark. Should the second fail,
+    the data stays loaded, the error is raised as MartsStaleError, and the next writable
+    open rebuilds the marts.
     """
     with _transaction(con):
         tables, departed = _load_catalogue(con, batch)
