@@ -164,8 +164,17 @@ def refresh_request(
     )
 
 
+def check_writable(warehouse: Path) -> None:
+    """Fail fast, before Prefect starts, when another process holds the warehouse."""
+    from warehouse.connection import open_warehouse
+
+    with open_warehouse(warehouse):
+        pass
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     request = refresh_request(args)
+    check_writable(request.warehouse_path)
     from flows.refresh import refresh
     from flows.report import refresh_terminal_summary
 

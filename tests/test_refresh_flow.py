@@ -7,9 +7,6 @@ out by hand; the KPI records, areas and SCB table metadata are real.
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ from fakes.kolada_server import FakeKolada
 from fakes.sample_data import load_kpi_catalogue, load_municipalities
 from fakes.scb_server import FakeScbServer
 from flows.cli import main
+from tests.warehouse_data import held_by_another_process
 
 pytestmark = pytest.mark.e2e
 
@@ -303,28 +301,8 @@ def test_warehouse_held_by_another_process_is_reported_not_traced(
     prefect_harness, fakes, plan_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     warehouse = tmp_path / "w.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys, time
-                con = duckdb.connect({str(warehouse)!r})
-                print("ready", flush=True)
-                sys.stdin.read()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with held_by_another_process(warehouse):
         assert run(plan_file, warehouse) == 1
-    finally:
-        holder.communicate("", timeout=30)
 
     error = capsys.readouterr().err
     assert "in use by another process" in error

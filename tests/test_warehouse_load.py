@@ -1,8 +1,5 @@
 """Loading a refresh: merge counts, idempotence, all-or-nothing, the run log and the file lock."""
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +8,14 @@ import polars as pl
 import pytest
 
 import warehouse.load
-from tests.warehouse_data import group_members, groups, mart_batch, municipalities, observations
+from tests.warehouse_data import (
+    group_members,
+    groups,
+    held_by_another_process,
+    mart_batch,
+    municipalities,
+    observations,
+)
 from warehouse.connection import WarehouseLockedError, open_warehouse
 from warehouse.load import RefreshBatch, finish_run, load_refresh, start_run
 from warehouse.queries import read_catalogue, responses_for_run, runs
@@ -247,31 +251,13 @@ def test_responses_are_recorded_once(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_a_warehouse_held_by_another_process_is_reported_as_locked(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys
-                con = duckdb.connect({str(path)!r})
-                print("holding", flush=True)
-                sys.stdin.read()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holding"
-        with pytest.raises(WarehouseLockedError) as raised, open_warehouse(path):
-            pass
-        message = str(raised.value)
-        assert message.startswith(f"{path} is in use by another process (")
-        assert f"PID {holder.pid}" in message
-        assert message.endswith("wait for it to finish or close it")
-    finally:
-        holder.communicate("")
+    with (
+        held_by_another_process(path) as pid,
+        pytest.raises(WarehouseLockedError) as raised,
+        open_warehouse(path),
+    ):
+        pass
+    message = str(raised.value)
+    assert message.startswith(f"{path} is in use by another process (")
+    assert f"PID {pid}" in message
+    assert message.endswith("wait for it to finish or close it")

@@ -5,8 +5,12 @@ with values chosen so ranks, colours and targets can be worked out by hand (see
 tests/test_marts.py for the expected results).
 """
 
-from collections.abc import Iterable
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -260,3 +264,27 @@ def mart_batch() -> RefreshBatch:
         plan=merged_plan,
         observations=observations(rows),
     )
+
+
+@contextmanager
+def held_by_another_process(path: Path) -> Iterator[int]:
+    """A second process (its PID yielded) holding the DuckDB file open, as a CLI would."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys\n"
+            f"con = duckdb.connect({str(path)!r})\n"
+            "print('holding', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        yield holder.pid
+    finally:
+        holder.communicate("", timeout=30)
