@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run, uses_prefect=True)
 
     demo = commands.add_parser(
-        "demo", help="run the whole pipeline offline against a fake Kolada with sample data"
+        "demo",
+        help="run the whole pipeline offline against fake Kolada and SCB servers (sample data)",
     )
     demo.add_argument("--warehouse", type=Path, default=Path("data/demo/malbild-demo.duckdb"))
     demo.add_argument("--plan", type=Path, default=None, help="goal plan (default: Vallentuna)")
