@@ -34,8 +34,10 @@ def _kolada_client(base_url: str, store: Any, run_id: str) -> Any:
 
 
 def refresh_fetch(args: dict[str, Any]) -> dict[str, Any]:
-    from flows import scb_steps
+    from sources.base import FetchContext
     from sources.landing import RawStore
+    from sources.scb.series import ScbSource, planned_segments
+    from tests.catalogue_fixture import fixture_catalogue
     from transforms.goal_plan import parse_goal_plan, plan_kpi_ids
 
     plan_path = Path(args["plan"])
@@ -55,30 +57,34 @@ def refresh_fetch(args: dict[str, Any]) -> dict[str, Any]:
     kolada_s = time.perf_counter() - started
 
     mark = time.perf_counter()
-    scb = scb_steps.scb_client(args["scb_url"], store, run_id)
-    fetched = scb_steps.check_scb_series(scb, plan)
-    fetched = scb_steps.fetch_scb_series(scb, plan, years, fetched)
+    context = FetchContext(
+        run_id=run_id,
+        store=store,
+        years=years,
+        catalogue=fixture_catalogue(),
+        plan_dir=plan_path.parent,
+        base_urls={"scb": args["scb_url"]},
+    )
+    fetched = ScbSource().fetch(plan, context)
     scb_s = time.perf_counter() - mark
     total = time.perf_counter() - started
 
     cells_by_table: dict[str, int] = defaultdict(int)
     calls_by_table: dict[str, int] = defaultdict(int)
-    for answers in fetched.answers.values():
-        for planned, responses in answers:
-            for response in responses:
-                cells_by_table[planned.segment.table] += len(json.loads(response.body)["value"])
-                calls_by_table[planned.segment.table] += 1
-    config = scb.config()
+    for answer in fetched.ok("scb_data"):
+        cells_by_table[answer.tag["table"]] += len(json.loads(answer.body)["value"])
+        calls_by_table[answer.tag["table"]] += 1
+    config = json.loads(next(a.body for a in fetched.ok("scb_config")))
     return {
         "kpis": len(kpi_ids),
         "years": years,
         "kolada_records_by_query": dict(records_by_query),
-        "scb_segments": len(scb_steps.planned_segments(plan)),
+        "scb_segments": len(planned_segments(plan)),
         "scb_cells_by_table": dict(cells_by_table),
         "scb_calls_by_table": dict(calls_by_table),
         "scb_unavailable": fetched.unavailable,
-        "scb_max_cells": config.max_data_cells,
-        "scb_window": [config.max_calls_per_window, config.time_window],
+        "scb_max_cells": config["maxDataCells"],
+        "scb_window": [config["maxCallsPerTimeWindow"], config["timeWindow"]],
         "kolada_s": kolada_s,
         "scb_s": scb_s,
         "seconds": total,

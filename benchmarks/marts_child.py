@@ -17,7 +17,7 @@ def mart_queries(args: dict[str, Any]) -> dict[str, Any]:
     with open_warehouse(args["warehouse"], read_only=True) as con:
         con.execute(f"SET threads = {int(args['threads'])}")
         for name in ("goal_summary", "goal_indicator_status"):
-            query = getattr(queries, name)
+            query = getattr(queries, f"read_{name}")
             timings = []
             for _ in range(2):
                 started = time.perf_counter()

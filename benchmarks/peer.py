@@ -10,7 +10,7 @@ from benchmarks.fakes_running import running_fake
 from benchmarks.measure import ROOT, WORK_DIR, run_child
 from benchmarks.report import Figure
 from benchmarks.synthetic import YEARS, kpis_for
-from sources.kolada.client import plan_data_queries
+from sources.kolada.planning import plan_data_queries
 
 DLT_PYTHON = ROOT / "benchmarks" / ".venv" / "bin" / "python"
 

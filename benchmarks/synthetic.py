@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 from fakes.kolada_server import FakeKolada
 from fakes.sample_data import load_kpi_catalogue, sample_kolada
 from sources.http import Response
-from sources.kolada.client import plan_data_queries
+from sources.kolada.planning import plan_data_queries
 from sources.landing import RawStore
 
 # The large plan: every area, 25 years.

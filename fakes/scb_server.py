@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from transforms.scb import jsonstat_codes
+
 DATA_DIR = Path(__file__).parent / "data" / "scb"
 
 SAMPLE_NOTE = (
@@ -83,12 +85,7 @@ class _Table:
         return list(self.metadata["id"])
 
     def codes(self, variable: str) -> list[str]:
-        return _ordered(self.metadata["dimension"][variable])
-
-
-def _ordered(dimension: dict[str, Any]) -> list[str]:
-    index = dimension["category"]["index"]
-    return [code for code, _ in sorted(index.items(), key=lambda item: item[1])]
+        return jsonstat_codes(self.metadata["dimension"][variable])
 
 
 def _load_tables(data_dir: Path) -> dict[str, _Table]:
@@ -102,7 +99,7 @@ def _load_tables(data_dir: Path) -> dict[str, _Table]:
         if table is None:
             continue
         ids = list(answer["id"])
-        codes = {d: _ordered(answer["dimension"][d]) for d in ids}
+        codes = {d: jsonstat_codes(answer["dimension"][d]) for d in ids}
         status = answer.get("status") or {}
         cells = {
             key: (value, status.get(str(i)))
@@ -406,7 +403,7 @@ class FakeScbServer:
             labels = {v["code"]: v["label"] for v in codelist["values"]}
             codes = list(labels)
         else:
-            codes = _ordered(dimension)
+            codes = jsonstat_codes(dimension)
             labels = dimension["category"]["label"]
         is_time = variable in (table.metadata.get("role") or {}).get("time", [])
         picked: set[str] = set()

@@ -221,20 +221,22 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def load_catalogue(warehouse: Path | None):
     """The warehouse's catalogue when it has one, else a fresh one from Kolada."""
     from flows import pipeline
+    from sources.http import FetchError
+    from sources.kolada.series import fetch_catalogue
 
     path = warehouse or settings.default_warehouse_path()
-    catalogue = pipeline.catalogue_from_warehouse(path)
-    if catalogue is not None:
-        return catalogue
-    log.info("No catalogue in %s yet: fetching it from Kolada", path)
-    return pipeline.fetch_catalogue_frames()
+    try:
+        return pipeline.warehouse_catalogue(path)
+    except FetchError:
+        log.info("No catalogue in %s yet: fetching it from Kolada", path)
+    return fetch_catalogue(None)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from flows import pipeline
 
     plan = pipeline.read_plan(args.plan)
-    pipeline.validate_plan(plan, load_catalogue(args.warehouse))
+    pipeline.check_plan(plan, load_catalogue(args.warehouse))
     goals = plan.plan.goals
     indicators = sum(len(goal.indicators) for goal in goals)
     print(f"{args.plan}: OK — plan {plan.plan.id}, {len(goals)} goals, {indicators} indicators")
@@ -283,7 +285,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from warehouse.connection import open_warehouse
 
     with open_warehouse(args.warehouse or settings.default_warehouse_path(), read_only=True) as con:
-        print_frame(queries.runs(con, limit=args.limit))
+        print_frame(queries.read_runs(con, limit=args.limit))
     return EXIT_OK
 
 

@@ -1,31 +1,34 @@
-"""A refresh, step by step, as plain functions: fetch, validate, transform, load, evaluate.
+"""A refresh, step by step, as plain functions: read the plan, fetch, transform, load.
 
 `flows/refresh.py` wraps these steps in a Prefect flow; `malbild rebuild` replays them
-from the raw landing without the network. Nothing here parses a body or writes SQL:
-that is `transforms/` and `warehouse/`.
+from the raw landing without the network. Nothing here knows a source: every source
+is asked through `sources.base.Source` (`sources/registry.py` lists them). Nothing here
+parses a body or writes SQL: that is `transforms/` and `warehouse/`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
-from flows import scb_steps
-from flows.scb_steps import ScbFetched
+from sources.base import FetchContext, Source, SourceAnswers, answers_from_landing
 from sources.http import FetchError, Response
-from sources.kolada.client import KoladaClient, kolada_http_client
+from sources.kolada.series import catalogue_from_answers, fetch_catalogue
 from sources.landing import RawStore
+from sources.registry import SOURCES
 from transforms.catalogue import Catalogue
 from transforms.checks import check_observations
+from transforms.derived import derived_observations, series_depending_on
 from transforms.goal_plan import (
     GoalPlan,
     GoalPlanError,
@@ -33,25 +36,24 @@ from transforms.goal_plan import (
     parse_goal_plan,
     validate_goal_plan,
 )
-from transforms.kolada import (
-    kolada_groups_to_frames,
-    kolada_kpis_to_frame,
-    kolada_municipalities_to_frame,
-    kolada_pages_to_observations,
-)
-from warehouse import load as warehouse_load
+from transforms.own import OwnFileError
+from transforms.schema import empty_observations
 from warehouse import queries
 from warehouse.connection import open_warehouse
+from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
+from warehouse.run_log import record_run_end, record_run_start
 
 log = logging.getLogger("malbild")
 
-KOLADA = "kolada"
 PLAN_KIND = "plan"
-CATALOGUE_KINDS = ("kpi", "municipality", "municipality_groups")
+# Manifest lines that are not HTTP answers: the landed plan and the sources' notes.
+NOT_RESPONSES = (PLAN_KIND, "unavailable")
+COMPUTED_FROM_UNAVAILABLE = "computed from an unavailable series"
+SOURCES_BY_NAME: dict[str, Source] = {source.name: source for source in SOURCES}
 
 
 class InputError(ValueError):
-    """Bad input from the user (plan, years, arguments): exit status 2, no data written."""
+    """Bad input from the user (plan, years, arguments, own files): exit 2, no data written."""
 
 
 class UnavailableSeriesError(RuntimeError):
@@ -82,6 +84,10 @@ class RefreshRequest:
             "raw_dir": str(self.raw_dir),
         }
 
+    def base_urls(self) -> dict[str, str | None]:
+        """Base URL per source name (None: the source's own setting)."""
+        return {"kolada": self.kolada_url, "scb": self.scb_url}
+
 
 @dataclass(frozen=True)
 class PlanInput:
@@ -93,13 +99,12 @@ class PlanInput:
     content_hash: str
 
 
-@dataclass
-class Fetched:
-    """Everything a run fetched (or a rebuild read back), before any transform."""
+@dataclass(frozen=True)
+class RunCatalogue:
+    """The catalogue a run checks and loads with, and whether it was fetched afresh."""
 
-    catalogue: Catalogue | None
-    kolada_pages: list[tuple[str, bytes]] = field(default_factory=list)
-    scb: ScbFetched = field(default_factory=ScbFetched)
+    catalogue: Catalogue
+    fresh: bool
 
 
 @dataclass
@@ -112,7 +117,7 @@ class RefreshResult:
     requests_made: int
     requests_by_kind: dict[str, int]
     observations: int
-    counts: warehouse_load.LoadCounts
+    counts: LoadCounts
     warnings: list[str]
     summary: pl.DataFrame
 
@@ -136,6 +141,15 @@ def parse_years(text: str | None) -> tuple[int, int] | None:
     return first, last
 
 
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Turn a plan's or an own file's error into InputError (exit 2, nothing written)."""
+    try:
+        yield
+    except (GoalPlanError, OwnFileError) as exc:
+        raise InputError(str(exc)) from exc
+
+
 # -- the plan ---------------------------------------------------------------------------
 
 
@@ -145,10 +159,8 @@ def read_plan(path: Path) -> PlanInput:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the goal plan ({exc.strerror})") from exc
-    try:
+    with bad_input():
         plan = parse_goal_plan(text, str(path))
-    except GoalPlanError as exc:
-        raise InputError(str(exc)) from exc
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return PlanInput(plan=plan, text=text, source_file=str(path), content_hash=digest)
 
@@ -170,93 +182,104 @@ def land_plan(store: RawStore, run_id: str, plan: PlanInput) -> None:
     )
 
 
-def validate_plan(plan: PlanInput, catalogue: Catalogue) -> None:
+def check_plan(plan: PlanInput, catalogue: Catalogue) -> None:
     """Check the plan against the catalogue; InputError lists every problem."""
-    try:
+    with bad_input():
         validate_goal_plan(plan.plan, catalogue)
-    except GoalPlanError as exc:
-        raise InputError(str(exc)) from exc
 
 
-# -- Kolada -----------------------------------------------------------------------------
+# -- the catalogue ---------------------------------------------------------------------------
 
 
-def kolada_client(request: RefreshRequest, store: RawStore | None) -> KoladaClient:
-    """A Kolada client whose every response is landed in the raw store."""
-    recorder = store.recorder(request.run_id, KOLADA) if store is not None else None
-    return KoladaClient(request.kolada_url, http=kolada_http_client(on_response=recorder))
+def fetch_run_catalogue(
+    request: RefreshRequest, store: RawStore, warnings: list[str]
+) -> RunCatalogue:
+    """Kolada's catalogue, landed with the run; the warehouse's copy when Kolada fails."""
+    try:
+        catalogue = fetch_catalogue(request.kolada_url, store=store, run_id=request.run_id)
+    except FetchError as exc:
+        log.warning("Kolada's catalogue could not be fetched (%s): using the warehouse's", exc)
+        warnings.append(
+            "Kolada's catalogue was unreachable: the plan was checked against the warehouse's copy"
+        )
+        return RunCatalogue(warehouse_catalogue(request.warehouse_path, cause=exc), fresh=False)
+    return RunCatalogue(catalogue, fresh=True)
 
 
-def fetch_catalogue(client: KoladaClient) -> dict[str, list[dict[str, Any]]]:
-    """The whole Kolada catalogue: KPIs, areas and groups, as records."""
-    return {
-        "kpi": client.kpis(),
-        "municipality": client.municipalities(),
-        "municipality_groups": client.municipality_groups(),
-    }
-
-
-def catalogue_frames(records: Mapping[str, list[dict[str, Any]]]) -> Catalogue:
-    groups, members = kolada_groups_to_frames(records["municipality_groups"])
-    return Catalogue(
-        kpis=kolada_kpis_to_frame(records["kpi"]),
-        municipalities=kolada_municipalities_to_frame(records["municipality"]),
-        groups=groups,
-        group_members=members,
+def warehouse_catalogue(warehouse_path: Path, cause: Exception | None = None) -> Catalogue:
+    """The warehouse's last copy of the catalogue; FetchError when it has none."""
+    if warehouse_path.exists():
+        with open_warehouse(warehouse_path, read_only=True) as con:
+            catalogue = _catalogue_in(con)
+        if catalogue is not None:
+            return catalogue
+    raise FetchError(
+        "Kolada's catalogue could not be fetched and the warehouse has no copy of it yet"
+        + (f" ({cause})" if cause else ""),
+        url=str(warehouse_path),
     )
 
 
-def fetch_catalogue_frames(kolada_url: str | None = None) -> Catalogue:
-    """A fresh catalogue straight from Kolada (for plan writers; nothing is landed)."""
-    return catalogue_frames(fetch_catalogue(KoladaClient(kolada_url)))
-
-
-def catalogue_from_warehouse(warehouse_path: Path) -> Catalogue | None:
-    """The warehouse's last copy of the catalogue, or None when it has none."""
-    if not warehouse_path.exists():
-        return None
-    with open_warehouse(warehouse_path, read_only=True) as con:
-        kpis, municipalities, groups, members = queries.read_catalogue(con)
+def _catalogue_in(con: duckdb.DuckDBPyConnection) -> Catalogue | None:
+    kpis, municipalities, groups, members = queries.read_catalogue(con)
     if kpis.is_empty() or municipalities.is_empty():
         return None
     return Catalogue(kpis=kpis, municipalities=municipalities, groups=groups, group_members=members)
 
 
-def run_catalogue(fetched: Fetched, warehouse_path: Path) -> Catalogue:
-    """The catalogue the run fetched, else the warehouse's copy; FetchError when neither."""
-    if fetched.catalogue is not None:
-        return fetched.catalogue
-    catalogue = catalogue_from_warehouse(warehouse_path)
-    if catalogue is None:
-        raise FetchError(
-            "Kolada's catalogue could not be fetched and the warehouse has no copy of it yet",
-            url=str(warehouse_path),
-        )
-    return catalogue
+# -- the sources ------------------------------------------------------------------------------
 
 
-def fetch_kolada_data(
-    client: KoladaClient, kpi_ids: Sequence[str], years: Sequence[int]
-) -> list[tuple[str, bytes]]:
-    """Every data page (hash, body) for the KPIs and years, all areas at once."""
-    if not kpi_ids:
-        return []
-    return [(page.content_hash, page.body) for page in client.fetch_data(kpi_ids, years)]
+def sources_for(plan: GoalPlan) -> list[Source]:
+    """The registered sources that provide at least one of the plan's series."""
+    return [source for source in SOURCES if source.series_ids(plan)]
 
 
-# -- transform ----------------------------------------------------------------------------
+def fetch_context(
+    request: RefreshRequest, store: RawStore, catalogue: Catalogue, years: Sequence[int]
+) -> FetchContext:
+    return FetchContext(
+        run_id=request.run_id,
+        store=store,
+        years=list(years),
+        catalogue=catalogue,
+        plan_dir=request.plan_path.parent,
+        base_urls=request.base_urls(),
+    )
+
+
+def fetch_source(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
+    """One source's answers for the plan, landed as they arrive."""
+    with bad_input():
+        return source.fetch(plan, context)
+
+
+def unavailable_series(plan: GoalPlan, answers: Mapping[str, SourceAnswers]) -> dict[str, str]:
+    """Every series a source could not provide, with its reason, and what is computed from them."""
+    reasons = {sid: why for found in answers.values() for sid, why in found.unavailable.items()}
+    for series_id in sorted(series_depending_on(plan, set(reasons)) - set(reasons)):
+        reasons[series_id] = COMPUTED_FROM_UNAVAILABLE
+    return reasons
+
+
+# -- transform --------------------------------------------------------------------------------
 
 
 def plan_observations(
     plan: GoalPlan,
-    fetched: Fetched,
+    answers: Mapping[str, SourceAnswers],
     catalogue: Catalogue,
     years: tuple[int, int] | None,
 ) -> pl.DataFrame:
-    """Tidy, checked observations of every Kolada KPI and SCB/derived series of the plan."""
-    kolada = kolada_pages_to_observations(fetched.kolada_pages)
-    scb = scb_steps.scb_observations(plan, fetched.scb)
-    observations = pl.concat([kolada, scb]) if not scb.is_empty() else kolada
+    """Tidy, checked observations of every series of the plan, derived ones included."""
+    with bad_input():
+        fetched = [
+            SOURCES_BY_NAME[name].observations(plan, found, catalogue)
+            for name, found in answers.items()
+        ]
+    observations = pl.concat([empty_observations(), *fetched])
+    derived = derived_observations(plan, observations, unavailable_series(plan, answers))
+    observations = pl.concat([observations, derived])
     check_observations(
         observations,
         known_series=set(catalogue.kpis["id"].to_list()) | set(plan.series),
@@ -293,147 +316,179 @@ def missing_data_warnings(
     return warnings
 
 
+def unavailable_warnings(plan: GoalPlan, unavailable: Mapping[str, str]) -> list[str]:
+    """One line per indicator that cannot be shown, with the source's reason."""
+    return [
+        f"{placed.indicator.indicator_id}: unavailable — {unavailable[placed.indicator.series_id]}"
+        for placed in plan.indicators()
+        if placed.indicator.series_id in unavailable
+    ]
+
+
 def check_strict(plan: GoalPlan, unavailable: Mapping[str, str], strict: bool) -> list[str]:
     """Warnings for unavailable indicators; with strict, UnavailableSeriesError instead."""
-    warnings = scb_steps.unavailable_warnings(plan, unavailable)
+    warnings = unavailable_warnings(plan, unavailable)
     if strict and warnings:
         raise UnavailableSeriesError("--strict: " + "; ".join(warnings))
     return warnings
 
 
-# -- load and evaluate ------------------------------------------------------------------------
+# -- load ---------------------------------------------------------------------------------------
 
 
 def build_batch(
     run_id: str,
     plan: PlanInput,
-    fetched: Fetched,
-    catalogue: Catalogue,
+    catalogue: RunCatalogue,
+    unavailable: Mapping[str, str],
     observations: pl.DataFrame,
     responses: Sequence[Mapping[str, Any]],
-) -> warehouse_load.RefreshBatch:
+) -> RefreshBatch:
     """Everything one run loads, in one transaction."""
     frames = goal_plan_frames(
         plan.plan, run_id=run_id, source_file=plan.source_file, content_hash=plan.content_hash
     )
-    reasons = fetched.scb.unavailable
     frames["goal_indicator"] = frames["goal_indicator"].with_columns(
         pl.col("series_id")
-        .replace_strict(reasons, default=None, return_dtype=pl.String)
+        .replace_strict(dict(unavailable), default=None, return_dtype=pl.String)
         .alias("unavailable_reason")
     )
-    fresh = fetched.catalogue is not None
-    return warehouse_load.RefreshBatch(
+    fresh = catalogue.catalogue if catalogue.fresh else None
+    return RefreshBatch(
         run_id=run_id,
-        kpis=catalogue.kpis if fresh else None,
-        municipalities=catalogue.municipalities if fresh else None,
-        groups=catalogue.groups if fresh else None,
-        group_members=catalogue.group_members if fresh else None,
+        kpis=fresh.kpis if fresh else None,
+        municipalities=fresh.municipalities if fresh else None,
+        groups=fresh.groups if fresh else None,
+        group_members=fresh.group_members if fresh else None,
         plan=frames,
         observations=observations,
         responses=list(responses),
     )
 
 
-def load(
-    warehouse_path: Path, batch: warehouse_load.RefreshBatch
-) -> tuple[warehouse_load.LoadCounts, list[str]]:
-    """Load one run's batch into the warehouse, all of it or nothing; then its marts.
+def load_batch(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> tuple[LoadCounts, list[str]]:
+    """Load one run's batch, all of it or nothing; then its marts.
 
     Marts that could not be rebuilt are a warning: the data is in, and the next
     writable open rebuilds them.
     """
-    with open_warehouse(warehouse_path) as con:
-        try:
-            return warehouse_load.load_refresh(con, batch), []
-        except warehouse_load.MartsStaleError as exc:
-            log.warning("%s", exc)
-            return exc.counts, [str(exc)]
+    try:
+        return load_refresh(con, batch), []
+    except MartsStaleError as exc:
+        log.warning("%s", exc)
+        return exc.counts, [str(exc)]
 
 
-def goal_summary(warehouse_path: Path, plan_id: str, municipality_id: str) -> pl.DataFrame:
-    """The plan's goal summary for its own municipality, every year."""
-    with open_warehouse(warehouse_path, read_only=True) as con:
-        return queries.goal_summary(con, plan_id, municipality_id=municipality_id)
-
-
-# -- the run log --------------------------------------------------------------------------
+# -- the run log --------------------------------------------------------------------------------
 
 
 def landed_responses(store: RawStore, run_id: str) -> list[dict[str, Any]]:
-    """The run's manifest rows for requests made (the landed plan is not a request)."""
-    return [row for row in store.manifest(run_id) if row["kind"] != PLAN_KIND]
+    """The run's manifest lines for answers it used (not the landed plan, not notes)."""
+    return [row for row in store.manifest(run_id) if row["kind"] not in NOT_RESPONSES]
 
 
 def requests_by_kind(responses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """HTTP requests by manifest kind (own files are read, not requested)."""
     counts: dict[str, int] = {}
     for row in responses:
-        counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+        if row["method"] in ("GET", "POST"):
+            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
     return counts
 
 
-def start_run(
+def begin_run(
     warehouse_path: Path, run_id: str, kind: str, plan_id: str | None, parameters: dict[str, Any]
 ) -> None:
-    """Record the run as started, in its own transaction (a locked warehouse stops it here)."""
+    """Record the run as started (a locked warehouse stops it here, before any fetch)."""
     with open_warehouse(warehouse_path) as con:
-        warehouse_load.start_run(con, run_id, kind, plan_id, parameters)
+        record_run_start(con, run_id, kind, plan_id, parameters)
 
 
-def finish_run(
+def end_run_failed(
     warehouse_path: Path,
     run_id: str,
     status: str,
     *,
-    requests_made: int = 0,
-    counts: warehouse_load.LoadCounts | None = None,
-    warnings: Sequence[str] = (),
-    error: str | None = None,
+    requests_made: int,
+    warnings: Sequence[str],
+    error: str,
 ) -> None:
-    """Record how the run ended, in its own transaction."""
+    """Record a run that failed or was refused, in its own transaction."""
     with open_warehouse(warehouse_path) as con:
-        warehouse_load.finish_run(
-            con,
-            run_id,
-            status,
-            requests_made=requests_made,
-            counts=counts,
-            warnings=list(warnings),
-            error=error,
+        record_run_end(
+            con, run_id, status, requests_made=requests_made, warnings=warnings, error=error
         )
 
 
-# -- rebuild ------------------------------------------------------------------------------
+def load_and_finish(
+    request: RefreshRequest,
+    store: RawStore,
+    plan: PlanInput,
+    batch: RefreshBatch,
+    warnings: list[str],
+) -> tuple[LoadCounts, pl.DataFrame]:
+    """Load, read the goal summary and close the run log, on one connection.
+
+    The landing is marked complete once the load has committed, then the run log says
+    succeeded: a rebuild replays exactly the runs whose data is in the warehouse.
+    """
+    with open_warehouse(request.warehouse_path) as con:
+        counts, load_warnings = load_batch(con, batch)
+        warnings += load_warnings
+        summary = queries.read_goal_summary(
+            con, plan.plan.id, municipality_id=plan.plan.municipality
+        )
+        store.mark_completed(request.run_id)
+        record_run_end(
+            con,
+            request.run_id,
+            "succeeded",
+            requests_made=sum(requests_by_kind(batch.responses).values()),
+            counts=counts,
+            warnings=warnings,
+        )
+    return counts, summary
 
 
-def read_landed_run(store: RawStore, run_id: str) -> tuple[PlanInput, Fetched]:
-    """One completed run read back from the raw landing, as its fetch steps produced it."""
-    plan: PlanInput | None = None
-    records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in CATALOGUE_KINDS}
-    pages: list[tuple[str, bytes]] = []
-    scb_landed: list[tuple[dict[str, Any], bytes]] = []
-    for row in store.manifest(run_id):
-        body = store.read_body(row["content_hash"])
+# -- rebuild --------------------------------------------------------------------------------------
+
+
+def read_landed_plan(store: RawStore, run_id: str, rows: Iterable[Mapping[str, Any]]) -> PlanInput:
+    """The goal plan a landed run was made with."""
+    for row in rows:
         if row["kind"] == PLAN_KIND:
-            source = row["url"].removeprefix("file://")
-            text = body.decode("utf-8")
+            text = store.read_body(row["content_hash"]).decode("utf-8")
+            source = str(row["url"]).removeprefix("file://")
             try:
                 parsed = parse_goal_plan(text, source)
             except GoalPlanError as exc:
                 raise InputError(
                     f"run {run_id}: its landed goal plan does not parse: {exc}"
                 ) from exc
-            plan = PlanInput(parsed, text, source, row["content_hash"])
-        elif row["source"] == scb_steps.SCB:
-            scb_landed.append((row, body))
-        elif row["status"] < 400 and row["kind"] in records:
-            records[row["kind"]].extend(json.loads(body)["values"])
-        elif row["status"] < 400 and row["kind"] == "data":
-            pages.append((row["content_hash"], body))
-    if plan is None:
-        raise InputError(f"run {run_id}: no goal plan was landed with it")
-    catalogue = catalogue_frames(records) if all(records.values()) else None
-    return plan, Fetched(catalogue, pages, scb_steps.landed_scb_answers(plan.plan, scb_landed))
+            return PlanInput(parsed, text, source, row["content_hash"])
+    raise InputError(f"run {run_id}: no goal plan was landed with it")
+
+
+def replay_run(
+    con: duckdb.DuckDBPyConnection, store: RawStore, run_id: str
+) -> tuple[RefreshBatch, int]:
+    """One completed run read back from the raw landing, as the batch it loaded."""
+    rows = store.manifest(run_id)
+    plan = read_landed_plan(store, run_id, rows)
+    answers = {source.name: answers_from_landing(store, rows, source.name) for source in SOURCES}
+    fresh = catalogue_from_answers(answers["kolada"])
+    catalogue = RunCatalogue(fresh, True) if fresh is not None else None
+    if catalogue is None:
+        found = _catalogue_in(con)
+        if found is None:
+            raise InputError(f"run {run_id}: it landed no catalogue and the warehouse has none")
+        catalogue = RunCatalogue(found, False)
+    used = {source.name: answers[source.name] for source in sources_for(plan.plan)}
+    observations = plan_observations(plan.plan, used, catalogue.catalogue, None)
+    unavailable = unavailable_series(plan.plan, used)
+    responses = [row for row in rows if row["kind"] not in NOT_RESPONSES]
+    batch = build_batch(run_id, plan, catalogue, unavailable, observations, responses)
+    return batch, observations.height
 
 
 def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
@@ -446,20 +501,17 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
     if not run_ids:
         raise InputError(f"{raw_dir}: no completed runs to rebuild from")
     rebuild_id = new_run_id()
-    start_run(warehouse_path, rebuild_id, "rebuild", None, {"raw_dir": str(raw_dir)})
-    total = warehouse_load.LoadCounts(0, 0, 0)
-    try:
-        for run_id in run_ids:
-            plan, fetched = read_landed_run(store, run_id)
-            catalogue = run_catalogue(fetched, warehouse_path)
-            observations = plan_observations(plan.plan, fetched, catalogue, None)
-            responses = landed_responses(store, run_id)
-            batch = build_batch(run_id, plan, fetched, catalogue, observations, responses)
-            counts, _ = load(warehouse_path, batch)
-            total = total + counts
-            log.info("Replayed run %s: %d observations", run_id, observations.height)
-    except Exception as exc:
-        finish_run(warehouse_path, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(warehouse_path, rebuild_id, "succeeded", counts=total)
+    with open_warehouse(warehouse_path) as con:
+        record_run_start(con, rebuild_id, "rebuild", None, {"raw_dir": str(raw_dir)})
+        total = LoadCounts(0, 0, 0)
+        try:
+            for run_id in run_ids:
+                batch, observations = replay_run(con, store, run_id)
+                counts, _ = load_batch(con, batch)
+                total = total + counts
+                log.info("Replayed run %s: %d observations", run_id, observations)
+        except Exception as exc:
+            record_run_end(con, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        record_run_end(con, rebuild_id, "succeeded", counts=total)
     return run_ids

@@ -53,6 +53,9 @@ class Response:
     headers: dict[str, str]
     fetched_at: datetime
     request_body: bytes | None = None
+    # What the caller asked for, in its own words ({"kind": "scb_data", "table": …}):
+    # the raw landing files the answer under it, so no one guesses it from the URL.
+    label: dict[str, Any] | None = None
 
     @property
     def content_hash(self) -> str:
@@ -186,13 +189,24 @@ class HttpClient:
             self.session = requests.Session()
             self.session.headers["User-Agent"] = self.user_agent
 
-    def get(self, url: str, *, params: dict[str, Any] | None = None) -> Response:
-        return self.request("GET", url, params=params)
+    def get(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        label: dict[str, Any] | None = None,
+    ) -> Response:
+        return self.request("GET", url, params=params, label=label)
 
     def post_json(
-        self, url: str, payload: Any, *, params: dict[str, Any] | None = None
+        self,
+        url: str,
+        payload: Any,
+        *,
+        params: dict[str, Any] | None = None,
+        label: dict[str, Any] | None = None,
     ) -> Response:
-        return self.request("POST", url, params=params, json=payload)
+        return self.request("POST", url, params=params, json=payload, label=label)
 
     def request(
         self,
@@ -201,8 +215,12 @@ class HttpClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        label: dict[str, Any] | None = None,
     ) -> Response:
-        """Send one request, retrying transient failures; raise ``FetchError`` otherwise."""
+        """Send one request, retrying transient failures; raise ``FetchError`` otherwise.
+
+        ``label`` travels with the answer to ``on_response`` (the raw landing's kind and tag).
+        """
         started = self.clock()
         attempt = 0
         while True:
@@ -230,6 +248,7 @@ class HttpClient:
                     headers=dict(raw.headers),
                     fetched_at=datetime.now(UTC),
                     request_body=raw.request.body if getattr(raw, "request", None) else None,
+                    label=label,
                 )
                 if raw.status_code < 400:
                     if self.on_response is not None:

@@ -18,11 +18,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_VERSION = re.compile(r"v\d+")
+
+# The kind of an answer whose request carried no label; every client labels its own.
+UNLABELLED = "other"
 
 # Level 6 (zlib's default) packs JSON nearly as tight as 9 at a fraction of the time.
 _COMPRESSLEVEL = 6
@@ -43,6 +44,8 @@ class LandedResponse(Protocol):
     def request_body(self) -> bytes | None: ...
     @property
     def fetched_at(self) -> Any: ...
+    @property
+    def label(self) -> dict[str, Any] | None: ...
 
 
 class RawStore:
@@ -54,8 +57,20 @@ class RawStore:
         self.runs_dir = self.root / "runs"
         self._lock = threading.Lock()
 
-    def land(self, response: LandedResponse, *, run_id: str, source: str, kind: str) -> str:
-        """Store the body (once per content) and append a manifest line; return the body's hash."""
+    def land(
+        self,
+        response: LandedResponse,
+        *,
+        run_id: str,
+        source: str,
+        kind: str,
+        tag: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Store the body (once per content) and append a manifest line; return the line.
+
+        ``tag`` says which part of the run the answer belongs to (a table, a series), so
+        a replay finds it without reading URLs.
+        """
         _check_run_id(run_id)
         content_hash = hashlib.sha256(response.body).hexdigest()
         self._store_object(content_hash, response.body)
@@ -71,26 +86,29 @@ class RawStore:
             "content_hash": content_hash,
             "bytes": len(response.body),
         }
+        if tag:
+            row["tag"] = tag
         line = json.dumps(row, ensure_ascii=False) + "\n"
         with self._lock:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with open(self._manifest_path(run_id), "a", encoding="utf-8") as manifest:
                 manifest.write(line)
-        return content_hash
+        return row
 
-    def recorder(
-        self, run_id: str, source: str, kind_of: Callable[[str], str] | None = None
-    ) -> Callable[[LandedResponse], None]:
-        """An ``HttpClient.on_response`` callback landing every answer as ``kind_of(url)``.
+    def land_labelled(
+        self, response: LandedResponse, *, run_id: str, source: str
+    ) -> dict[str, Any]:
+        """Land an answer under its request's label: ``kind``, and the rest as its tag."""
+        label = dict(response.label or {})
+        kind = str(label.pop("kind", UNLABELLED))
+        return self.land(response, run_id=run_id, source=source, kind=kind, tag=label)
 
-        Without ``kind_of`` the kind is the endpoint after the API version
-        (``kind_from_url``): ``kpi``, ``municipality``, ``municipality_groups``, ``data``.
-        """
+    def recorder(self, run_id: str, source: str) -> Callable[[LandedResponse], None]:
+        """An ``HttpClient.on_response`` callback landing every answer under its label."""
         _check_run_id(run_id)
-        kind_of = kind_of or kind_from_url
 
         def record(response: LandedResponse) -> None:
-            self.land(response, run_id=run_id, source=source, kind=kind_of(response.url))
+            self.land_labelled(response, run_id=run_id, source=source)
 
         return record
 
@@ -164,14 +182,6 @@ class RawStore:
 
     def _completed_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.completed"
-
-
-def kind_from_url(url: str) -> str:
-    """The endpoint a URL names: the path segment after the API version (``/v3/kpi/N1``: kpi)."""
-    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
-    versions = [i for i, segment in enumerate(segments) if _VERSION.fullmatch(segment)]
-    start = versions[0] + 1 if versions else 0
-    return segments[start] if start < len(segments) else "other"
 
 
 def _check_run_id(run_id: str) -> None:

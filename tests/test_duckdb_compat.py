@@ -14,7 +14,8 @@ import pytest
 
 from tests.warehouse_data import mart_batch
 from warehouse.connection import open_warehouse
-from warehouse.load import finish_run, load_refresh, start_run
+from warehouse.load import load_refresh
+from warehouse.run_log import record_run_end, record_run_start
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,9 +32,9 @@ RELATIONS_SQL = (
 def warehouse_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("compat") / "warehouse.duckdb"
     with open_warehouse(path) as con:
-        start_run(con, "run-mart", "refresh", "p", {})
+        record_run_start(con, "run-mart", "refresh", "p", {})
         counts = load_refresh(con, mart_batch())
-        finish_run(con, "run-mart", "succeeded", counts=counts)
+        record_run_end(con, "run-mart", "succeeded", counts=counts)
         relations = [name for (name,) in con.sql(RELATIONS_SQL).fetchall()]
     assert "mart.goal_summary" in relations
     yield path

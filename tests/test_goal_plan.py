@@ -385,7 +385,7 @@ def test_series_needs_exactly_one_of_scb_or_derived():
     extra = "series:\n  scb:x: {title: Något}\n"
 
     assert error_of(plan_text(extra=extra)) == (
-        "goals/test.yaml: series 'scb:x': give exactly one of scb or derived"
+        "goals/test.yaml: series 'scb:x': give exactly one of scb, derived or file (got none)"
     )
 
 
@@ -682,7 +682,7 @@ def test_series_frame_lists_tables_and_does_not_attribute_derived_figures_to_scb
     assert rows["scb:population"]["attribution"] == "Källa: SCB"
     assert rows["scb:net_migration_per_1000"]["table_ids"] == ["TAB1212", "TAB5557", "TAB638"]
     assert rows["scb:net_migration_per_1000"]["source"] == "derived"
-    assert "Egen beräkning" in rows["scb:net_migration_per_1000"]["attribution"]
+    assert rows["scb:net_migration_per_1000"]["attribution"] == "Egen bearbetning av data från SCB"
     assert frames["series"].schema["table_ids"] == pl.List(pl.String)
 
 

@@ -6,13 +6,8 @@ import pytest
 
 from sources.http import FetchError, HttpClient, IntervalLimiter
 from sources.kolada import settings
-from sources.kolada.client import (
-    DataQuery,
-    KoladaClient,
-    KoladaResponseError,
-    missing_ids,
-    plan_data_queries,
-)
+from sources.kolada.client import KoladaClient, KoladaResponseError
+from sources.kolada.planning import DataQuery, missing_ids, plan_data_queries
 from tests.kolada_fixtures import FakeClock, answer, kolada_page, scripted_http, session_urls
 
 BASE = "https://kolada.test/v3"

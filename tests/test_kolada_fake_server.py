@@ -14,7 +14,8 @@ from fakes.sample_data import (
     sample_kolada,
 )
 from sources.http import HttpClient, RetryPolicy
-from sources.kolada.client import KoladaClient, KoladaResponseError, plan_data_queries
+from sources.kolada.client import KoladaClient, KoladaResponseError
+from sources.kolada.planning import plan_data_queries
 from tests.kolada_fixtures import SMALL_AREAS, SMALL_GROUPS, SMALL_KPIS, FakeClock, small_kolada
 
 

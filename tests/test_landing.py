@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sources.http import Response
-from sources.landing import RawStore, kind_from_url
+from sources.landing import RawStore
 from tests.kolada_fixtures import answer, kolada_page, scripted_http
 
 FETCHED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -41,6 +41,7 @@ def test_identical_bodies_are_stored_once(tmp_path):
 
     first = store.land(response(url="https://a.test/1"), run_id="r1", source="kolada", kind="kpi")
     second = store.land(response(url="https://a.test/2"), run_id="r2", source="kolada", kind="kpi")
+    first, second = first["content_hash"], second["content_hash"]
 
     assert first == second
     assert len(list((tmp_path / "objects").rglob("*.json.gz"))) == 1
@@ -51,7 +52,9 @@ def test_body_is_gzip_at_its_content_address_and_reads_back(tmp_path):
     body = '{"values": [{"title": "Invånare totalt"}]}'.encode()
     store = RawStore(tmp_path)
 
-    content_hash = store.land(response(body), run_id="r1", source="kolada", kind="kpi")
+    content_hash = store.land(response(body), run_id="r1", source="kolada", kind="kpi")[
+        "content_hash"
+    ]
 
     assert content_hash == hashlib.sha256(body).hexdigest()
     path = tmp_path / "objects" / content_hash[:2] / f"{content_hash}.json.gz"
@@ -124,7 +127,7 @@ def test_run_ids_that_are_not_plain_file_names_are_refused(tmp_path, bad):
         RawStore(tmp_path).land(response(), run_id=bad, source="kolada", kind="kpi")
 
 
-def test_recorder_lands_every_final_http_answer_with_the_kind_its_url_names(tmp_path):
+def test_recorder_lands_every_final_http_answer_under_its_requests_label(tmp_path):
     store = RawStore(tmp_path)
     http = scripted_http(
         [answer(503), kolada_page([{"id": "N1"}]), kolada_page([{"kpi": "N1"}])],
@@ -132,14 +135,16 @@ def test_recorder_lands_every_final_http_answer_with_the_kind_its_url_names(tmp_
     )
     http.on_response = store.recorder("run-1", "kolada")
 
-    http.get("https://kolada.test/v3/kpi?per_page=5000")
-    http.get("https://kolada.test/v3/data/kpi/N1/year/2020?per_page=5000")
+    http.get("https://kolada.test/v3/kpi?per_page=5000", label={"kind": "kpi"})
+    http.get("https://kolada.test/v3/data/kpi/N1/year/2020", label={"kind": "data", "part": 3})
 
     rows = store.manifest("run-1")
     assert [(row["kind"], row["status"], row["source"]) for row in rows] == [
         ("kpi", 200, "kolada"),
         ("data", 200, "kolada"),
     ]
+    assert "tag" not in rows[0]
+    assert rows[1]["tag"] == {"part": 3}
     assert all(store.read_body(row["content_hash"]) for row in rows)
 
 
@@ -164,29 +169,14 @@ def test_landing_from_many_threads_keeps_every_row_whole(tmp_path):
     assert not list((tmp_path / "objects").rglob("*.tmp"))
 
 
-def test_recorder_takes_the_kind_from_a_given_function(tmp_path):
+def test_an_unlabelled_answer_is_landed_as_other_not_guessed_from_its_url(tmp_path):
     store = RawStore(tmp_path)
     http = scripted_http([answer(200, b"{}")])
-    http.on_response = store.recorder("run-1", "scb", lambda url: "scb_config")
+    http.on_response = store.recorder("run-1", "scb")
 
     http.get("https://scb.test/api/v2/config")
 
-    assert [row["kind"] for row in store.manifest("run-1")] == ["scb_config"]
-
-
-@pytest.mark.parametrize(
-    ("url", "kind"),
-    [
-        ("https://api.kolada.se/v3/kpi?per_page=5000", "kpi"),
-        ("https://api.kolada.se/v3/kpi/N00001,N00002", "kpi"),
-        ("http://127.0.0.1:8000/v3/municipality?page=2", "municipality"),
-        ("https://proxy.test/kolada/v3/municipality_groups/G1", "municipality_groups"),
-        ("https://api.kolada.se/v3/data/kpi/N00001/year/2020", "data"),
-        ("https://api.kolada.se/v3", "other"),
-    ],
-)
-def test_kind_from_url_is_the_endpoint_after_the_api_version(url, kind):
-    assert kind_from_url(url) == kind
+    assert [row["kind"] for row in store.manifest("run-1")] == ["other"]
 
 
 def test_only_runs_marked_completed_are_listed_as_completed(tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from tests.warehouse_data import mart_batch
 from warehouse.connection import open_warehouse
 from warehouse.load import MartsStaleError, load_refresh, mark_sample_data
-from warehouse.queries import goal_indicator_status, goal_summary
+from warehouse.queries import read_goal_indicator_status, read_goal_summary
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
 def status_row(
     con: duckdb.DuckDBPyConnection, indicator_id: str, area: str, year: int, plan: str = "p"
 ) -> dict[str, Any]:
-    frame = goal_indicator_status(con, plan, area, year).filter(indicator_id=indicator_id)
+    frame = read_goal_indicator_status(con, plan, area, year).filter(indicator_id=indicator_id)
     assert frame.height == 1
     return frame.row(0, named=True)
 
@@ -39,13 +39,13 @@ def status_row(
 def summary_row(
     con: duckdb.DuckDBPyConnection, goal_id: str, area: str, year: int
 ) -> dict[str, Any]:
-    frame = goal_summary(con, "p", area, year).filter(goal_id=goal_id)
+    frame = read_goal_summary(con, "p", area, year).filter(goal_id=goal_id)
     assert frame.height == 1
     return frame.row(0, named=True)
 
 
 def test_ties_share_a_rank_and_skip_the_next(con: duckdb.DuckDBPyConnection) -> None:
-    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
+    frame = read_goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
     ranks = dict(zip(frame["municipality_id"], frame["rank"], strict=True))
     assert ranks == {
         "0123": 1,
@@ -60,7 +60,7 @@ def test_ties_share_a_rank_and_skip_the_next(con: duckdb.DuckDBPyConnection) -> 
 
 
 def test_colours_by_quarter_of_ranked(con: duckdb.DuckDBPyConnection) -> None:
-    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
+    frame = read_goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_high")
     colours = dict(zip(frame["municipality_id"], frame["colour"], strict=True))
     assert colours == {
         "0123": "green",
@@ -81,7 +81,7 @@ def test_deleted_and_other_gender_values_are_no_value(con: duckdb.DuckDBPyConnec
 def test_lower_is_better_ranks_smallest_first_and_fewer_than_four_is_grey(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    frame = goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_low")
+    frame = read_goal_indicator_status(con, "p", year=2024).filter(indicator_id="a_low")
     ranked = frame.filter(frame["rank"].is_not_null())
     assert dict(zip(ranked["municipality_id"], ranked["rank"], strict=True)) == {
         "0114": 1,
@@ -112,7 +112,7 @@ def test_riket_county_and_peer_values(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_change_from_previous_year_and_latest(con: duckdb.DuckDBPyConnection) -> None:
     frame = (
-        goal_indicator_status(con, "p", "0115")
+        read_goal_indicator_status(con, "p", "0115")
         .filter(indicator_id="a_high")
         .sort("year")
         .select("year", "value", "change_from_previous_year", "is_latest")
@@ -134,7 +134,7 @@ def test_years_before_from_year_are_not_comparable(con: duckdb.DuckDBPyConnectio
 
 
 def test_rows_cover_every_kommun_and_the_year_before(con: duckdb.DuckDBPyConnection) -> None:
-    frame = goal_indicator_status(con, "p").filter(indicator_id="a_low")
+    frame = read_goal_indicator_status(con, "p").filter(indicator_id="a_low")
     assert sorted(set(frame["municipality_id"])) == [
         "0114",
         "0115",
@@ -148,7 +148,7 @@ def test_rows_cover_every_kommun_and_the_year_before(con: duckdb.DuckDBPyConnect
 
 
 def test_region_plan_ranks_regions_only(con: duckdb.DuckDBPyConnection) -> None:
-    frame = goal_indicator_status(con, "r", year=2024)
+    frame = read_goal_indicator_status(con, "r", year=2024)
     assert frame.select("municipality_id", "rank", "ranked_count", "colour").sort(
         "municipality_id"
     ).rows() == [("0001", 1, 2, "grey"), ("0003", 2, 2, "grey")]
@@ -187,7 +187,7 @@ def test_a_sample_data_warehouse_says_so_in_the_source(tmp_path: Path) -> None:
     with open_warehouse(tmp_path / "demo.duckdb") as demo:
         mark_sample_data(demo)
         load_refresh(demo, mart_batch())
-        sources = set(goal_indicator_status(demo, "p")["source"])
+        sources = set(read_goal_indicator_status(demo, "p")["source"])
     assert sources == {"Exempeldata: genererade värden, inte statistik"}
 
 
@@ -260,7 +260,7 @@ def test_a_failed_mart_rebuild_keeps_the_data_and_the_next_open_rebuilds(
     def broken(con: duckdb.DuckDBPyConnection) -> None:
         raise RuntimeError("injected mart failure")
 
-    monkeypatch.setattr("warehouse.load._rebuild_marts", broken)
+    monkeypatch.setattr("warehouse.load.rebuild_marts", broken)
     with open_warehouse(path) as warehouse, pytest.raises(MartsStaleError) as failure:
         load_refresh(warehouse, mart_batch())
     assert failure.value.counts.inserted > 0
@@ -273,6 +273,8 @@ def test_a_failed_mart_rebuild_keeps_the_data_and_the_next_open_rebuilds(
     monkeypatch.undo()
     with open_warehouse(path) as writer:
         rebuilt = writer.sql("SELECT count(*) FROM mart.goal_indicator_status").fetchone()
-        marks = writer.sql("SELECT count(*) FROM core.warehouse_info").fetchone()
+        marks = writer.sql(
+            "SELECT count(*) FROM core.warehouse_info WHERE key = 'marts_stale'"
+        ).fetchone()
     assert rebuilt is not None and rebuilt[0] > 0
     assert marks == (0,)

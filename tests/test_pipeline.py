@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows import pipeline, scb_steps
-from flows.pipeline import Fetched, InputError, PlanInput, UnavailableSeriesError
+from flows import pipeline
+from flows.pipeline import InputError, PlanInput, RunCatalogue, UnavailableSeriesError
 from flows.report import latest_goal_rows, refresh_markdown
-from flows.scb_steps import PlannedSegment, ScbFetched
+from sources.base import SourceAnswers
 from sources.landing import RawStore
 from tests.catalogue_fixture import fixture_catalogue
-from transforms.goal_plan import ScbSegment, parse_goal_plan
+from transforms.goal_plan import parse_goal_plan
 from transforms.schema import OBSERVATION_SCHEMA, empty_observations
 from warehouse.load import LoadCounts
 
@@ -127,10 +125,14 @@ def test_unavailable_indicator_warns_and_strict_fails():
 
 def test_batch_marks_unavailable_indicators_with_the_sources_reason():
     plan = plan_input()
-    fetched = Fetched(catalogue=None, scb=ScbFetched(unavailable={"scb:change": "gone"}))
 
     batch = pipeline.build_batch(
-        "run-1", plan, fetched, fixture_catalogue(), observations([]), responses=[]
+        "run-1",
+        plan,
+        RunCatalogue(fixture_catalogue(), fresh=False),
+        {"scb:change": "gone"},
+        observations([]),
+        responses=[],
     )
 
     assert batch.plan is not None
@@ -139,84 +141,32 @@ def test_batch_marks_unavailable_indicators_with_the_sources_reason():
     assert batch.kpis is None  # a catalogue from the warehouse's copy is not reloaded
 
 
-@pytest.mark.parametrize(
-    ("url", "kind"),
-    [
-        ("http://h/api/v2/config", "scb_config"),
-        ("http://h/api/v2/tables/TAB638/metadata?lang=sv", "scb_metadata"),
-        ("http://h/api/v2/tables/TAB638/data?lang=sv", "scb_data"),
-        ("http://h/api/v2/codelists/vs_RegionKommun07?lang=sv", "scb_codelist"),
-        ("http://h/api/v2/tables?query=folkmängd", "scb_tables"),
-    ],
-)
-def test_scb_answers_are_landed_by_kind(url, kind):
-    assert scb_steps.scb_kind(url) == kind
-
-
-def test_segment_selection_asks_for_the_years_the_table_has_within_the_segment():
-    planned = PlannedSegment(
-        "scb:population", 0, ScbSegment(table="TAB638", content="BE0101N1", to_year=2024)
-    )
-    metadata = {"dimension": {"Tid": {"category": {"index": {"2022": 0, "2023": 1, "2024": 2}}}}}
-
-    selection = scb_steps.segment_selection(planned, metadata, range(2023, 2027))
-
-    assert selection == {
-        "Region": ["*"],
-        "ContentsCode": ["BE0101N1"],
-        "Tid": ["2023", "2024"],
-    }
-    assert scb_steps.segment_selection(planned, metadata, [2025, 2026]) is None
-
-
-def test_landed_scb_answers_are_matched_to_their_segments(tmp_path: Path):
+def test_series_computed_from_an_unavailable_one_are_unavailable_too():
     plan = plan_input().plan
+    answers = {"scb": SourceAnswers("scb", unavailable={"scb:population": "SCB: gone"})}
+
+    assert pipeline.unavailable_series(plan, answers) == {
+        "scb:population": "SCB: gone",
+        "scb:change": pipeline.COMPUTED_FROM_UNAVAILABLE,
+    }
+
+
+def test_the_sources_asked_are_those_the_plan_uses():
+    assert [source.name for source in pipeline.sources_for(plan_input().plan)] == [
+        "kolada",
+        "scb",
+    ]
+
+
+def test_requests_count_http_answers_by_kind_not_files_or_notes():
     rows = [
-        (
-            {
-                "kind": "scb_metadata",
-                "status": 200,
-                "url": "http://h/api/v2/tables/TAB638/metadata",
-            },
-            json.dumps({"dimension": {}}).encode(),
-        ),
-        (
-            {
-                "kind": "scb_metadata",
-                "status": 200,
-                "url": "http://h/api/v2/tables/TAB5557/metadata",
-            },
-            json.dumps({"dimension": {}}).encode(),
-        ),
-        (
-            {
-                "kind": "scb_data",
-                "status": 200,
-                "method": "POST",
-                "url": "http://h/api/v2/tables/TAB638/data?lang=sv",
-                "fetched_at": datetime.now(UTC).isoformat(),
-                "request_body": json.dumps(
-                    {
-                        "selection": [
-                            {"variableCode": "ContentsCode", "valueCodes": ["BE0101N1"]},
-                            {"variableCode": "Alder", "valueCodes": ["tot"]},
-                            {"variableCode": "Tid", "valueCodes": ["2024"]},
-                        ]
-                    }
-                ),
-            },
-            b"{}",
-        ),
+        {"kind": "data", "method": "GET"},
+        {"kind": "scb_data", "method": "POST"},
+        {"kind": "own_file", "method": "FILE"},
+        {"kind": "data", "method": "GET"},
     ]
 
-    fetched = scb_steps.landed_scb_answers(plan, rows)
-
-    segments = fetched.answers["scb:population"]
-    assert [(planned.segment.table, len(responses)) for planned, responses in segments] == [
-        ("TAB638", 1),
-        ("TAB5557", 0),
-    ]
-    assert fetched.unavailable == {}
+    assert pipeline.requests_by_kind(rows) == {"data": 2, "scb_data": 1}
 
 
 def test_a_run_without_its_plan_cannot_be_replayed(tmp_path: Path):
@@ -224,7 +174,7 @@ def test_a_run_without_its_plan_cannot_be_replayed(tmp_path: Path):
     store.mark_completed("20260101T000000Z-abcdef")
 
     with pytest.raises(InputError, match="no goal plan was landed"):
-        pipeline.read_landed_run(store, "20260101T000000Z-abcdef")
+        pipeline.read_landed_plan(store, "20260101T000000Z-abcdef", [])
 
 
 def test_rebuild_without_landed_runs_is_bad_input(tmp_path: Path):

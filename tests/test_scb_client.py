@@ -15,14 +15,12 @@ import pytest
 
 from sources.http import FetchError, HttpClient, IntervalLimiter, RetryPolicy, SlidingWindowLimiter
 from sources.scb import settings
-from sources.scb.client import (
-    ScbApiError,
-    ScbClient,
+from sources.scb.client import ScbApiError, ScbClient, shared_limiter
+from sources.scb.planning import (
     ScbSelectionError,
     count_cells,
     plan_data_calls,
     resolve_selection,
-    shared_limiter,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scb"

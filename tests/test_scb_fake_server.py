@@ -8,7 +8,8 @@ import requests
 
 from fakes.scb_server import SAMPLE_NOTE, FakeScbServer
 from sources.http import SlidingWindowLimiter
-from sources.scb.client import ScbApiError, ScbClient, ScbSelectionError
+from sources.scb.client import ScbApiError, ScbClient
+from sources.scb.planning import ScbSelectionError
 from transforms.scb import jsonstat2_to_frame, jsonstat2_updated, scb_frame_to_observations
 
 # 290 kommuner × 2 sexes × 4 years = 2,320 cells: four times a limit of 580.

@@ -17,8 +17,9 @@ from tests.warehouse_data import (
     observations,
 )
 from warehouse.connection import WarehouseLockedError, open_warehouse
-from warehouse.load import RefreshBatch, finish_run, load_refresh, start_run
-from warehouse.queries import read_catalogue, responses_for_run, runs
+from warehouse.load import RefreshBatch, load_refresh
+from warehouse.queries import read_catalogue, read_responses_for_run, read_runs
+from warehouse.run_log import record_run_end, record_run_start
 
 DATA_TABLES = (
     "raw.response",
@@ -206,7 +207,7 @@ def test_a_crash_after_the_observation_merge_leaves_every_table_as_it_was(
 def test_the_run_log_is_kept_when_the_load_fails(
     con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start_run(con, "run-1", "refresh", "p", {"years": [2023, 2024]})
+    record_run_start(con, "run-1", "refresh", "p", {"years": [2023, 2024]})
 
     def crash(*_: object) -> None:
         raise RuntimeError("disk full")
@@ -214,9 +215,9 @@ def test_the_run_log_is_kept_when_the_load_fails(
     monkeypatch.setattr(warehouse.load, "_merge_observations", crash)
     with pytest.raises(RuntimeError):
         load_refresh(con, mart_batch())
-    finish_run(con, "run-1", "failed", requests_made=3, warnings=["slow"], error="disk full")
+    record_run_end(con, "run-1", "failed", requests_made=3, warnings=["slow"], error="disk full")
 
-    row = runs(con).row(0, named=True)
+    row = read_runs(con).row(0, named=True)
     assert (row["run_id"], row["status"], row["error"], row["requests_made"]) == (
         "run-1",
         "failed",
@@ -228,10 +229,10 @@ def test_the_run_log_is_kept_when_the_load_fails(
 
 
 def test_a_finished_run_records_its_counts(con: duckdb.DuckDBPyConnection) -> None:
-    start_run(con, "run-1", "refresh", None, None)
+    record_run_start(con, "run-1", "refresh", None, None)
     counts = load_refresh(con, mart_batch())
-    finish_run(con, "run-1", "succeeded", requests_made=1, counts=counts)
-    row = runs(con).row(0, named=True)
+    record_run_end(con, "run-1", "succeeded", requests_made=1, counts=counts)
+    row = read_runs(con).row(0, named=True)
     assert (row["status"], row["rows_inserted"], row["rows_updated"]) == (
         "succeeded",
         counts.inserted,
@@ -244,7 +245,7 @@ def test_responses_are_recorded_once(con: duckdb.DuckDBPyConnection) -> None:
     batch = RefreshBatch("run-1", responses=[MANIFEST_LINE, body])
     load_refresh(con, batch)
     load_refresh(con, batch)
-    frame = responses_for_run(con, "run-1")
+    frame = read_responses_for_run(con, "run-1")
     assert frame.height == 2
     assert sorted(frame["request_body"].to_list(), key=str) == [None, '{"query": []}']
 

@@ -20,6 +20,7 @@ TABLES = {
     ("core", "observation"),
     ("core", "goal_plan"),
     ("core", "goal"),
+    ("core", "attribution"),
     ("core", "goal_indicator"),
     ("core", "series"),
     ("core", "warehouse_info"),

@@ -189,6 +189,7 @@ def mart_batch() -> RefreshBatch:
                     "series_id": "N2",
                     "direction": "lower",
                     "target_kind": "value",
+                    "target_operator": "<=",
                     "target_value": 5.0,
                     "target_text": "högst 5",
                 },
@@ -222,6 +223,7 @@ def mart_batch() -> RefreshBatch:
                     "series_id": "N1",
                     "direction": "higher",
                     "target_kind": "compare",
+                    "target_operator": ">=",
                     "target_reference": "riket",
                 },
                 {
@@ -229,6 +231,7 @@ def mart_batch() -> RefreshBatch:
                     "series_id": "N1",
                     "direction": "higher",
                     "target_kind": "compare",
+                    "target_operator": ">=",
                     "target_reference": "peers",
                 },
             ],

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.rules import RIKET_ID
+
 KPI_SEARCH_COLUMNS = (
     "id",
     "title",
@@ -25,7 +27,6 @@ MUNICIPALITY_TYPE_NAMES = {"K": "kommun", "L": "region", "A": "kommun och region
 # Kolada marks a discontinued KPI by ending its title with the last year, "(-2023)".
 DISCONTINUED_TITLE = r"\(-\d{4}\)\s*$"
 
-RIKET_ID = "0000"
 AREA_KIND_ORDER = {"riket": 0, "region": 1, "kommun": 2, "grupp": 3}
 
 

@@ -7,7 +7,7 @@ count or response hash: they come from no single response.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 
 import polars as pl
 
@@ -141,39 +141,39 @@ def _derived(
     )
 
 
-def plan_series_observations(
-    plan: GoalPlan,
-    segments: Mapping[str, list[tuple[YearRange, pl.DataFrame]]],
-    unavailable: Collection[str] = (),
+def derived_observations(
+    plan: GoalPlan, observations: pl.DataFrame, unavailable: Collection[str] = ()
 ) -> pl.DataFrame:
-    """Every declared series of a plan: SCB series stitched, derived series computed.
+    """Every derived series of the plan, computed from the observations of its inputs.
 
-    ``segments`` holds each SCB series' fetched segments in plan order. A series in
+    ``observations`` holds what the sources fetched; a derived series may build on
+    another derived one (``plan_series_ids`` puts inputs first). A series that is
     ``unavailable``, or computed from one, is left out.
     """
+    skipped = series_depending_on(plan, unavailable)
     series: dict[str, pl.DataFrame] = {}
+
+    def inputs(series_id: str) -> pl.DataFrame:
+        if series_id not in series:
+            series[series_id] = observations.filter(pl.col("series_id") == series_id)
+        return series[series_id]
+
     for series_id in plan_series_ids(plan):
-        spec = plan.series[series_id]
-        if series_id in unavailable:
-            continue
-        if spec.scb is not None:
-            series[series_id] = stitch_segments(segments.get(series_id, []))
-            continue
-        derived = spec.derived
-        assert derived is not None  # a SeriesSpec has exactly one of scb and derived
-        if any(ref not in series for ref in derived.inputs()):
+        derived = plan.series[series_id].derived
+        if derived is None or series_id in skipped:
             continue
         if derived.formula == "pct_change":
             assert derived.of is not None
-            series[series_id] = pct_change(series[derived.of], series_id)
+            series[series_id] = pct_change(inputs(derived.of), series_id)
         else:
             assert derived.numerator is not None and derived.denominator is not None
             series[series_id] = per_1000(
-                series[derived.numerator], series[derived.denominator], series_id
+                inputs(derived.numerator), inputs(derived.denominator), series_id
             )
-    if not series:
-        return empty_observations()
-    return pl.concat(list(series.values())).sort(OBSERVATION_KEY)
+    computed = [
+        frame for series_id, frame in series.items() if plan.series[series_id].derived is not None
+    ]
+    return pl.concat(computed).sort(OBSERVATION_KEY) if computed else empty_observations()
 
 
 def series_depending_on(plan: GoalPlan, series_ids: Collection[str]) -> set[str]:

@@ -8,13 +8,14 @@ integer values must become floats.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
 import polars as pl
 
+from transforms.catalogue import Catalogue
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA, empty_observations
 
 # Fields in the order the live API writes them: Polars reads a body faster when the
@@ -285,3 +286,14 @@ def kolada_groups_to_frames(
         "group_id", "member_id"
     )
     return groups, group_members
+
+
+def kolada_catalogue(records: Mapping[str, list[dict[str, Any]]]) -> Catalogue:
+    """The catalogue from `/kpi`, `/municipality` and `/municipality_groups` records."""
+    groups, members = kolada_groups_to_frames(records["municipality_groups"])
+    return Catalogue(
+        kpis=kolada_kpis_to_frame(records["kpi"]),
+        municipalities=kolada_municipalities_to_frame(records["municipality"]),
+        groups=groups,
+        group_members=members,
+    )

@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -38,7 +39,8 @@ def _load(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     return json.loads(body) if isinstance(body, (bytes, str)) else body
 
 
-def _ordered_codes(dimension: Mapping[str, Any]) -> list[str]:
+def jsonstat_codes(dimension: Mapping[str, Any]) -> list[str]:
+    """A JSON-stat dimension's category codes in index order (never key order)."""
     index = dimension["category"]["index"]
     if isinstance(index, list):
         return [str(code) for code in index]
@@ -77,7 +79,7 @@ def jsonstat2_to_frame(body: bytes | str | Mapping[str, Any]) -> pl.DataFrame:
     stride = n
     for dim, size in zip(ids, sizes, strict=True):
         dimension = data["dimension"][dim]
-        codes = _ordered_codes(dimension)
+        codes = jsonstat_codes(dimension)
         if len(codes) != size:
             raise ValueError(f"JSON-stat dimension {dim} has {len(codes)} categories, size {size}")
         labels = dimension["category"].get("label") or {}
@@ -91,6 +93,79 @@ def jsonstat2_to_frame(body: bytes | str | Mapping[str, Any]) -> pl.DataFrame:
     columns["value"] = pl.Series("value", values, dtype=pl.Float64)
     columns["status"] = pl.Series("status", _cells(data.get("status"), n, "status"), pl.String)
     return pl.DataFrame(list(columns.values()))
+
+
+@dataclass(frozen=True)
+class TableRoles:
+    """Which variable of a table is the region, the time, the content and the sex."""
+
+    region: str
+    time: str
+    content: str
+    sex: str | None
+
+
+# Labels SCB gives the region and sex variables (Swedish and English tables).
+_REGION_LABELS = frozenset({"region"})
+_SEX_LABELS = frozenset({"kön", "sex"})
+
+
+def table_roles(
+    metadata: Mapping[str, Any], overrides: Mapping[str, str] | None = None
+) -> TableRoles:
+    """A table's region, time, content and sex variables, from its JSON-stat metadata.
+
+    Time and content come from the ``role`` (``time``, ``metric``), the region from
+    ``role.geo`` or else the variable labelled "region", the sex from the variable
+    labelled "kön". ``overrides`` (a plan's ``variables:``) name them where a table
+    says otherwise; ValueError names what could not be found.
+    """
+    overrides = dict(overrides or {})
+    roles = metadata.get("role") or {}
+    variables = list(metadata.get("id") or [])
+    labels = {
+        variable: str(metadata["dimension"][variable].get("label") or "").casefold()
+        for variable in variables
+    }
+
+    def pick(role: str, found: list[str]) -> str | None:
+        chosen = overrides.pop(role, None) or (found[0] if found else None)
+        if chosen is not None and chosen not in variables:
+            raise ValueError(
+                f"{table_id_of(metadata)}: {role} variable {chosen!r} is not one of "
+                f"{', '.join(variables)}"
+            )
+        return chosen
+
+    time = pick("time", list(roles.get("time") or []))
+    content = pick("content", list(roles.get("metric") or []))
+    region = pick(
+        "region",
+        list(roles.get("geo") or []) or [v for v in variables if labels[v] in _REGION_LABELS],
+    )
+    sex = pick("sex", [v for v in variables if labels[v] in _SEX_LABELS])
+    if overrides:
+        raise ValueError(
+            f"unknown variable roles {sorted(overrides)}: use region, time, content, sex"
+        )
+    missing = [
+        name
+        for name, got in (("region", region), ("time", time), ("content", content))
+        if got is None
+    ]
+    if missing:
+        raise ValueError(
+            f"{table_id_of(metadata)}: no {' or '.join(missing)} variable in the metadata; "
+            "name it in the plan's variables: {region: …, time: …, content: …}"
+        )
+    assert region is not None and time is not None and content is not None
+    return TableRoles(region=region, time=time, content=content, sex=sex)
+
+
+def table_id_of(metadata: Mapping[str, Any]) -> str:
+    """The table id a metadata (or data) answer describes."""
+    px = (metadata.get("extension") or {}).get("px") or {}
+    return str(px.get("tableid") or px.get("matrix") or "?")
 
 
 def jsonstat2_updated(body: bytes | str | Mapping[str, Any]) -> datetime | None:
@@ -142,7 +217,7 @@ def scb_frame_to_observations(
     *,
     series_id: str,
     table_id: str,
-    updated: datetime | str,
+    updated: datetime | str | None,
     region_var: str = "Region",
     time_var: str = "Tid",
     sex_var: str | None = "Kon",
@@ -201,7 +276,9 @@ def scb_frame_to_observations(
         pl.col("status"),
         pl.lit(False).alias("is_deleted"),
         pl.lit(table_id).alias("table_id"),
-        pl.lit(_parse_updated(updated)).cast(pl.Datetime("us", "UTC")).alias("source_updated"),
+        pl.lit(_parse_updated(updated) if updated else None)
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("source_updated"),
         pl.lit(response_hash).alias("response_hash"),
     ).filter(pl.col("municipality_id").is_not_null())
 
@@ -281,7 +358,7 @@ def scb_table_variables(metadata: Mapping[str, Any]) -> pl.DataFrame:
     rows = []
     for variable in metadata.get("id", []):
         dimension = metadata["dimension"][variable]
-        codes = _ordered_codes(dimension)
+        codes = jsonstat_codes(dimension)
         labels = dimension["category"].get("label", {})
         extension = dimension.get("extension") or {}
         if variable == "ContentsCode":

@@ -1,4 +1,9 @@
-"""Opening the DuckDB warehouse: the only place a connection is made."""
+"""Opening the DuckDB warehouse: the only place a connection is made.
+
+A writable open brings an old file up to date (migrations, views, stale marts) only
+when it is behind: the checks are two small queries, so the flow can open the
+warehouse once per step without redoing any of it.
+"""
 
 import re
 from collections.abc import Iterator
@@ -7,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.migrations import apply_migrations, create_marts, marts_stale, rebuild_marts
+from warehouse.migrations import bring_up_to_date
 
 
 class WarehouseError(Exception):
@@ -34,7 +39,7 @@ def _lock_message(path: Path, error: duckdb.Error) -> str | None:
 def open_warehouse(
     path: Path | str, *, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; when writable, bring its schema and marts up to date."""
+    """Open the warehouse; when writable, first bring an old file up to date."""
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseError(f"{path}: no warehouse there yet; run a refresh first")
@@ -49,14 +54,19 @@ def open_warehouse(
         raise WarehouseLockedError(message) from error
     try:
         if not read_only:
-            upgraded = apply_migrations(con)
-            create_marts(con)
-            if upgraded or marts_stale(con):
-                # New mart tables start empty, and a load whose mart rebuild failed left
-                # them stale: fill them from what the warehouse holds.
-                con.begin()
-                rebuild_marts(con)
-                con.commit()
+            bring_up_to_date(con)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()

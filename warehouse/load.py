@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
+from warehouse.connection import transaction
 from warehouse.migrations import MARTS_STALE, rebuild_marts
 
 # Observation columns whose change makes a new version of the row; response_hash alone
@@ -97,17 +98,6 @@ class _ArrowStream:
 
     def __arrow_c_stream__(self, requested_schema: object = None) -> object:
         return self._frame.__arrow_c_stream__(requested_schema)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.begin()
-    try:
-        yield
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()
 
 
 @contextmanager
@@ -424,11 +414,6 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _rebuild_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialise the marts (sql/marts/build) from committed data; clears the stale mark."""
-    rebuild_marts(con)
-
-
 def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCounts:
     """Write a refresh in one transaction: catalogue, plan, observations and responses.
 
@@ -439,7 +424,7 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
     the data stays loaded, the error is raised as MartsStaleError, and the next writable
     open rebuilds the marts.
     """
-    with _transaction(con):
+    with transaction(con):
         tables, departed = _load_catalogue(con, batch)
         plan_replaced = _load_plan(con, batch)
         observations = _merge_observations(con, batch)
@@ -461,8 +446,8 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
     if not changed:
         return counts  # the marts already show exactly this data
     try:
-        with _transaction(con):
-            _rebuild_marts(con)
+        with transaction(con):
+            rebuild_marts(con)
     except Exception as exc:
         raise MartsStaleError(
             f"the data of run {batch.run_id} is loaded, but the marts could not be rebuilt "
@@ -483,59 +468,8 @@ class MartsStaleError(RuntimeError):
 
 def mark_sample_data(con: duckdb.DuckDBPyConnection) -> None:
     """Label the warehouse as holding generated sample values (the marts' source says so)."""
-    with _transaction(con):
+    with transaction(con):
         con.execute(
             "INSERT OR REPLACE INTO core.warehouse_info (key, value)"
             " VALUES ('sample_data', 'generated values, not real statistics')"
         )
-
-
-def start_run(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    kind: str,
-    plan_id: str | None,
-    parameters: Mapping[str, Any] | None,
-) -> None:
-    """Record a run as running (its own transaction, so it survives a failed load)."""
-    with _transaction(con):
-        con.execute(
-            "INSERT INTO core.run (run_id, kind, plan_id, status, parameters)"
-            " VALUES (?, ?, ?, 'running', ?)",
-            [run_id, kind, plan_id, json.dumps(parameters or {}, ensure_ascii=False, default=str)],
-        )
-
-
-def finish_run(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    status: str,
-    *,
-    requests_made: int | None = None,
-    counts: LoadCounts | None = None,
-    warnings: Sequence[str] = (),
-    error: str | None = None,
-) -> None:
-    """Record how a run ended: succeeded, failed or refused, with its counts."""
-    with _transaction(con):
-        row = con.execute(
-            """
-            UPDATE core.run SET
-                ended_at = now(), status = ?, requests_made = ?,
-                rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
-                warnings = ?, error = ?
-            WHERE run_id = ?
-            """,
-            [
-                status,
-                requests_made,
-                counts.inserted if counts else None,
-                counts.updated if counts else None,
-                counts.unchanged if counts else None,
-                list(warnings),
-                error,
-                run_id,
-            ],
-        ).fetchone()
-        if not row or row[0] != 1:
-            raise ValueError(f"run {run_id!r} was not started (start_run)")

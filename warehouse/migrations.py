@@ -1,10 +1,13 @@
 """Versioned DDL from sql/migrations and the analyst-facing marts from sql/marts."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from transforms.rules import ATTRIBUTION, RIKET_ID
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -71,20 +74,68 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path | None = None)
     return applied
 
 
+MARTS_STALE = "marts_stale"
+MARTS_VERSION = "marts_version"
+
+
+def marts_version(folder: Path | None = None) -> str:
+    """A digest of the view definitions in sql/marts: what the warehouse's views must match."""
+    folder = folder or sql_dir() / "marts"
+    digest = hashlib.sha256(repr((RIKET_ID, sorted(ATTRIBUTION.items()))).encode("utf-8"))
+    for path in sorted(folder.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
-    """(Re)create every view in sql/marts, in file-name order, in one transaction."""
+    """(Re)create every view in sql/marts, in file-name order, with the rules they read
+    (attribution texts, Riket's code: transforms/rules.py), in one transaction."""
     folder = folder or sql_dir() / "marts"
     con.begin()
     try:
+        con.execute("DELETE FROM core.attribution")
+        con.executemany("INSERT INTO core.attribution VALUES (?, ?)", list(ATTRIBUTION.items()))
+        con.execute(
+            "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES ('riket_id', ?)",
+            [RIKET_ID],
+        )
         for path in sorted(folder.glob("*.sql")):
             con.execute(path.read_text(encoding="utf-8"))
+        con.execute(
+            "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
+            [MARTS_VERSION, marts_version(folder)],
+        )
         con.commit()
     except BaseException:
         con.rollback()
         raise
 
 
-MARTS_STALE = "marts_stale"
+def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations, recreate views whose SQL changed, rebuild stale marts.
+
+    Each happens only when needed, so opening a current warehouse costs two small
+    queries; returns the migrations applied.
+    """
+    upgraded = apply_migrations(con)
+    if upgraded or _info(con, MARTS_VERSION) != marts_version():
+        create_marts(con)
+    if upgraded or marts_stale(con):
+        # New mart tables start empty, and a load whose mart rebuild failed left them
+        # stale: fill them from what the warehouse holds.
+        con.begin()
+        try:
+            rebuild_marts(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return upgraded
+
+
+def _info(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    found = con.execute("SELECT value FROM core.warehouse_info WHERE key = ?", [key]).fetchone()
+    return str(found[0]) if found else None
 
 
 def rebuild_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
@@ -98,5 +149,4 @@ def rebuild_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) ->
 
 def marts_stale(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether a load left the marts behind its data."""
-    found = con.execute("SELECT 1 FROM core.warehouse_info WHERE key = ?", [MARTS_STALE]).fetchone()
-    return found is not None
+    return _info(con, MARTS_STALE) is not None

@@ -32,7 +32,7 @@ def read_catalogue(
     )
 
 
-def goal_summary(
+def read_goal_summary(
     con: duckdb.DuckDBPyConnection,
     plan_id: str,
     municipality_id: str | None = None,
@@ -43,7 +43,7 @@ def goal_summary(
     return _frame(con, "goal_summary", params)
 
 
-def goal_indicator_status(
+def read_goal_indicator_status(
     con: duckdb.DuckDBPyConnection,
     plan_id: str,
     municipality_id: str | None = None,
@@ -54,11 +54,11 @@ def goal_indicator_status(
     return _frame(con, "goal_indicator_status", params)
 
 
-def runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pl.DataFrame:
+def read_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pl.DataFrame:
     """The latest runs from core.run, newest first."""
     return _frame(con, "runs", {"limit": limit})
 
 
-def responses_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+def read_responses_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """raw.response rows of one run."""
     return _frame(con, "responses_for_run", {"run_id": run_id})

@@ -1,36 +1,26 @@
 """Kolada API v3 client: metadata lists, batched data queries and page-by-page fetching.
 
-Plain requests through the shared ``HttpClient`` (throttling and retries live there).
+Plain requests through the shared ``HttpClient`` (throttling and retries live there);
+which requests cover a plan is ``planning.py``'s. Every request is labelled with its
+kind (``kpi``, ``municipality``, ``municipality_groups``, ``data``) for the raw landing.
 Data pages are handed on as raw bytes so transforms can parse them with Polars.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urljoin
 
 from sources.http import FetchError, HttpClient, IntervalLimiter, Response
 from sources.kolada import settings
+from sources.kolada.planning import batches, plan_data_queries, unique_ids
 
 
 class KoladaResponseError(FetchError):
     """A Kolada answer that is not the expected JSON page, or a broken pagination."""
-
-
-@dataclass(frozen=True)
-class DataQuery:
-    """One data request for every area: up to 25 KPIs × up to 25 years."""
-
-    kpi_ids: tuple[str, ...]
-    years: tuple[int, ...]
-
-    @property
-    def path(self) -> str:
-        return f"/data/kpi/{','.join(self.kpi_ids)}/year/{','.join(map(str, self.years))}"
 
 
 @dataclass(frozen=True)
@@ -41,33 +31,6 @@ class DataPage:
     content_hash: str
     body: bytes
     record_count: int
-
-
-def plan_data_queries(
-    kpi_ids: Iterable[str],
-    years: Iterable[int],
-    *,
-    max_ids: int = settings.MAX_IDS_PER_REQUEST,
-) -> list[DataQuery]:
-    """The fewest all-area data queries covering every KPI × year, ≤ ``max_ids`` of each."""
-    kpis = _unique_ids(kpi_ids)
-    unique_years = sorted({_year(y) for y in years})
-    return [
-        DataQuery(kpi_batch, year_batch)
-        for kpi_batch in _batches(kpis, max_ids)
-        for year_batch in _batches(unique_years, max_ids)
-    ]
-
-
-def missing_ids(
-    asked: Iterable[str], records: Iterable[dict[str, Any]], *, key: str = "id"
-) -> list[str]:
-    """The asked ids that no record carries in ``key``, in the order asked.
-
-    Kolada answers unknown ids with HTTP 200 and no values, so callers must check.
-    """
-    found = {record.get(key) for record in records}
-    return [id_ for id_ in _unique_ids(asked) if id_ not in found]
 
 
 def kolada_http_client(
@@ -113,21 +76,24 @@ class KoladaClient:
     def kpis(self, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """KPI records: the whole catalogue, or the given ids (unknown ids are simply absent)."""
         if ids is None:
-            return self._records("/kpi")
-        return self._records_by_ids("/kpi", ids)
+            return self._records("/kpi", "kpi")
+        records: list[dict[str, Any]] = []
+        for batch in batches(unique_ids(ids), settings.MAX_IDS_PER_REQUEST):
+            records.extend(self._records(f"/kpi/{','.join(batch)}", "kpi"))
+        return records
 
     def municipalities(self) -> list[dict[str, Any]]:
         """Every area: kommuner (type K), regions and Riket ``0000`` (type L)."""
-        return self._records("/municipality")
+        return self._records("/municipality", "municipality")
 
     def municipality_groups(self) -> list[dict[str, Any]]:
         """Every area group with its members."""
-        return self._records("/municipality_groups")
+        return self._records("/municipality_groups", "municipality_groups")
 
     def fetch_data(self, kpi_ids: Iterable[str], years: Iterable[int]) -> Iterator[DataPage]:
         """Every data page for these KPIs and years, all areas, in the fewest requests."""
         for query in plan_data_queries(kpi_ids, years):
-            for response, values in self._pages(query.path):
+            for response, values in self._pages(query.path, "data"):
                 yield DataPage(
                     url=response.url,
                     content_hash=response.content_hash,
@@ -135,22 +101,16 @@ class KoladaClient:
                     record_count=len(values),
                 )
 
-    def _records_by_ids(self, path: str, ids: Sequence[str]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        for batch in _batches(_unique_ids(ids), settings.MAX_IDS_PER_REQUEST):
-            records.extend(self._records(f"{path}/{','.join(batch)}"))
-        return records
+    def _records(self, path: str, kind: str) -> list[dict[str, Any]]:
+        return [record for _, values in self._pages(path, kind) for record in values]
 
-    def _records(self, path: str) -> list[dict[str, Any]]:
-        return [record for _, values in self._pages(path) for record in values]
-
-    def _pages(self, path: str) -> Iterator[tuple[Response, list[dict[str, Any]]]]:
+    def _pages(self, path: str, kind: str) -> Iterator[tuple[Response, list[dict[str, Any]]]]:
         """Follow ``next_url`` from the first page until null, an empty page or a repeat."""
         url: str = f"{self.base_url}{path}?per_page={self.per_page}"
         seen: set[str] = set()
         while True:
             seen.add(url)
-            response = self.http.get(url)
+            response = self.http.get(url, label={"kind": kind})
             envelope = parse_page(response)
             values: list[dict[str, Any]] = envelope["values"]
             yield response, values
@@ -198,32 +158,3 @@ def parse_page(response: Response) -> dict[str, Any]:
     if next_url is not None and not isinstance(next_url, str):
         raise refuse(f"'next_url' is {type(next_url).__name__}, not a string")
     return envelope
-
-
-def _unique_ids(ids: Iterable[str]) -> list[str]:
-    if isinstance(ids, str):
-        ids = [ids]
-    unique: dict[str, None] = {}
-    for id_ in ids:
-        if not isinstance(id_, str) or not id_ or any(c in id_ for c in ",/?#& "):
-            raise ValueError(f"not a Kolada id: {id_!r}")
-        unique[id_] = None
-    return list(unique)
-
-
-def _year(year: int) -> int:
-    if isinstance(year, bool) or not isinstance(year, int):
-        raise ValueError(f"not a year: {year!r}")
-    return year
-
-
-T = TypeVar("T")
-
-
-def _batches(items: Sequence[T], size: int) -> list[tuple[T, ...]]:
-    """Split into the fewest batches of at most ``size``, as even as possible."""
-    if not items:
-        return []
-    count = math.ceil(len(items) / size)
-    per_batch = math.ceil(len(items) / count)
-    return [tuple(items[i : i + per_batch]) for i in range(0, len(items), per_batch)]

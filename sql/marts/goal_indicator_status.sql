@@ -2,8 +2,8 @@
 --
 -- The rows are computed at load time into mart.goal_indicator_status_base
 -- (sql/marts/build/goal_indicator_status_base.sql says how: areas, years, ranks, colours,
--- targets); this view adds the attribution, which says "Exempeldata" in a warehouse of
--- generated sample values.
+-- targets); this view adds the attribution from core.attribution (transforms/rules.py),
+-- which says "Exempeldata" in a warehouse of generated sample values.
 CREATE OR REPLACE VIEW mart.goal_indicator_status AS
 SELECT
     plan_id,
@@ -26,15 +26,14 @@ SELECT
     target,
     target_met,
     is_latest,
-    CASE
-        WHEN EXISTS (SELECT 1 FROM core.warehouse_info WHERE key = 'sample_data')
-            THEN 'Exempeldata: genererade värden, inte statistik'
-        WHEN source_kind = 'kolada' THEN 'Källa: Kolada'
-        WHEN source_kind = 'scb' THEN 'Källa: SCB'
-        WHEN source_kind = 'derived' THEN 'Egen bearbetning av data från SCB'
-    END AS source,
+    coalesce(sample.text, attribution.text) AS source,
     unavailable_reason
-FROM mart.goal_indicator_status_base;
+FROM mart.goal_indicator_status_base
+LEFT JOIN core.attribution AS attribution ON attribution.kind = source_kind
+LEFT JOIN (
+    SELECT text FROM core.attribution
+    WHERE kind = 'sample' AND EXISTS (SELECT 1 FROM core.warehouse_info WHERE key = 'sample_data')
+) AS sample ON true;
 
 COMMENT ON VIEW mart.goal_indicator_status IS
     'Per plan, goal, indicator, area and year: value, comparisons, rank, colour and target. '

@@ -12,10 +12,15 @@
 DELETE FROM mart.goal_indicator_status_base;
 
 INSERT INTO mart.goal_indicator_status_base BY NAME
-WITH plan AS (
+WITH riket AS (
+    -- Riket's area code, as transforms/rules.py states it (written with the views).
+    SELECT value AS id FROM core.warehouse_info WHERE key = 'riket_id'
+),
+
+plan AS (
     SELECT
         p.*,
-        coalesce(m.type = 'L' AND m.id <> '0000', false) AS is_region_plan
+        coalesce(m.type = 'L' AND m.id <> (SELECT id FROM riket), false) AS is_region_plan
     FROM core.goal_plan AS p
     LEFT JOIN core.municipality AS m ON m.id = p.municipality_id
 ),
@@ -42,7 +47,7 @@ area AS (
     FROM plan AS p
     JOIN core.municipality AS m
         ON m.type = CASE WHEN p.is_region_plan THEN 'L' ELSE 'K' END
-        AND m.id <> '0000'
+        AND m.id <> (SELECT id FROM riket)
     UNION
     SELECT p.plan_id, p.municipality_id, m.title
     FROM plan AS p
@@ -87,11 +92,11 @@ reference AS (
     SELECT
         v.ikey,
         v.year,
-        any_value(v.value) FILTER (WHERE v.municipality_id = '0000') AS riket_value,
+        any_value(v.value) FILTER (WHERE v.municipality_id = (SELECT id FROM riket)) AS riket_value,
         any_value(v.value) FILTER (WHERE v.municipality_id = i.county_id) AS county_value
     FROM indicator_value AS v
     JOIN indicator AS i USING (ikey)
-    WHERE v.municipality_id = '0000' OR v.municipality_id = i.county_id
+    WHERE v.municipality_id = (SELECT id FROM riket) OR v.municipality_id = i.county_id
     GROUP BY v.ikey, v.year
 ),
 
@@ -221,10 +226,9 @@ coloured AS (
                 WHEN 'peers' THEN peer_value
             END
         END AS target_reference_value,
-        -- The plan's operator, else better-or-equal in the direction.
-        CASE WHEN target_kind IN ('value', 'compare') THEN coalesce(
-            target_operator, CASE direction WHEN 'higher' THEN '>=' WHEN 'lower' THEN '<=' END
-        ) END AS target_test
+        -- Every value or compare target carries its operator (transforms/goal_plan/rows.py
+        -- fills in the default for the direction).
+        target_operator AS target_test
     FROM described
 )
 

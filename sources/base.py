@@ -1,0 +1,159 @@
+"""The one small interface through which every source takes part in a refresh.
+
+A refresh asks each registered source (``sources/registry.py``):
+
+1. ``series_ids(plan)``: which of the plan's series it provides (none: it sits out);
+2. ``fetch(plan, context)``: fetch and land what covers them, and say which series it
+   could not provide and why; the answers come back as landed (manifest row + body);
+3. ``observations(plan, answers, catalogue)``: landed answers → tidy observations.
+
+``malbild rebuild`` reads the same answers back from the raw landing
+(``answers_from_landing``) and calls step 3 alone, so a run and its replay share every
+line of parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from sources.http import Response
+from sources.landing import RawStore
+from transforms.catalogue import Catalogue
+from transforms.goal_plan import GoalPlan
+
+# The manifest kind of the note that records a source's unavailable series.
+UNAVAILABLE_KIND = "unavailable"
+
+
+@dataclass(frozen=True)
+class LandedAnswer:
+    """One landed answer: its manifest line and its body."""
+
+    row: Mapping[str, Any]
+    body: bytes
+
+    @property
+    def kind(self) -> str:
+        return str(self.row["kind"])
+
+    @property
+    def tag(self) -> Mapping[str, Any]:
+        return self.row.get("tag") or {}
+
+    @property
+    def ok(self) -> bool:
+        return int(self.row["status"]) < 400
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.row["content_hash"])
+
+
+@dataclass
+class SourceAnswers:
+    """What one source fetched for a plan (or a rebuild read back), before any parsing."""
+
+    source: str
+    answers: list[LandedAnswer] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def ok(self, kind: str) -> list[LandedAnswer]:
+        """The successful answers of one kind, in the order landed."""
+        return [answer for answer in self.answers if answer.kind == kind and answer.ok]
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    """What a source needs to fetch for one run."""
+
+    run_id: str
+    store: RawStore
+    years: Sequence[int]
+    catalogue: Catalogue
+    plan_dir: Path
+    # Base URL per source name; None or absent: the source's setting (environment, default).
+    base_urls: Mapping[str, str | None] = field(default_factory=dict)
+
+    def base_url(self, source: str) -> str | None:
+        return self.base_urls.get(source)
+
+
+class Source(Protocol):
+    """A source of observations: Kolada, SCB, the municipality's own files, …"""
+
+    name: str
+
+    def series_ids(self, plan: GoalPlan) -> list[str]:
+        """The plan's series this source provides, in plan order."""
+        ...
+
+    def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
+        """Fetch and land everything the plan needs of this source."""
+        ...
+
+    def observations(
+        self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
+    ) -> pl.DataFrame:
+        """Landed answers as observations (``transforms.schema.OBSERVATION_SCHEMA``)."""
+        ...
+
+
+class AnswerCollector:
+    """Collects a source's landed answers as its client lands them (``HttpClient.on_response``)."""
+
+    def __init__(self, store: RawStore, run_id: str, source: str):
+        self.store, self.run_id, self.source = store, run_id, source
+        self.answers: list[LandedAnswer] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, response: Response) -> None:
+        row = self.store.land_labelled(response, run_id=self.run_id, source=self.source)
+        with self._lock:
+            self.answers.append(LandedAnswer(row, response.body))
+
+    def result(self, unavailable: Mapping[str, str]) -> SourceAnswers:
+        """The collected answers, with the unavailable series landed as a note."""
+        land_unavailable(self.store, self.run_id, self.source, unavailable)
+        return SourceAnswers(self.source, list(self.answers), dict(unavailable))
+
+
+def land_unavailable(
+    store: RawStore, run_id: str, source: str, unavailable: Mapping[str, str]
+) -> None:
+    """Keep the source's verdicts with its answers, so a rebuild repeats them."""
+    if not unavailable:
+        return
+    body = json.dumps(dict(unavailable), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    note = Response(
+        method="NOTE",
+        url=f"malbild:{source}/{UNAVAILABLE_KIND}",
+        status=200,
+        body=body,
+        headers={},
+        fetched_at=datetime.now(UTC),
+    )
+    store.land(note, run_id=run_id, source=source, kind=UNAVAILABLE_KIND)
+
+
+def answers_from_landing(
+    store: RawStore, rows: Iterable[Mapping[str, Any]], source: str
+) -> SourceAnswers:
+    """One source's answers of a landed run, as its fetch returned them."""
+    answers = SourceAnswers(source)
+    for row in rows:
+        if row["source"] != source:
+            continue
+        body = store.read_body(row["content_hash"])
+        if row["kind"] == UNAVAILABLE_KIND:
+            answers.unavailable.update(json.loads(body))
+        else:
+            answers.answers.append(LandedAnswer(row, body))
+    return answers

@@ -1,0 +1,52 @@
+"""The municipality's own measurements in a refresh: files beside the plan, landed and parsed.
+
+A bad file (unreadable, a bad cell, an unknown area) is bad input: ``OwnFileError``
+names file, row, column and value, and the run writes nothing.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sources.base import AnswerCollector, FetchContext, SourceAnswers
+from sources.own.client import read_file
+from sources.own.planning import plan_files
+from transforms.catalogue import Catalogue
+from transforms.goal_plan import GoalPlan
+from transforms.own import own_file_to_observations
+from transforms.schema import empty_observations
+
+NAME = "own"
+FILE_KIND = "own_file"
+
+
+class OwnFileSource:
+    """CSV or Excel files of the municipality's own measurements."""
+
+    name = NAME
+
+    def series_ids(self, plan: GoalPlan) -> list[str]:
+        return [series_id for series_id, spec in plan.series.items() if spec.file is not None]
+
+    def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
+        collector = AnswerCollector(context.store, context.run_id, self.name)
+        for own in plan_files(plan, context.plan_dir):
+            collector(read_file(own.path, {"kind": FILE_KIND, "series_id": own.series_id}))
+        return collector.result({})
+
+    def observations(
+        self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
+    ) -> pl.DataFrame:
+        by_series = {answer.tag["series_id"]: answer for answer in answers.ok(FILE_KIND)}
+        frames = [
+            own_file_to_observations(
+                by_series[series_id].body,
+                file_name=str(plan.series[series_id].file),
+                series_id=series_id,
+                municipalities=catalogue.municipalities,
+                response_hash=by_series[series_id].content_hash,
+            )
+            for series_id in self.series_ids(plan)
+            if series_id in by_series
+        ]
+        return pl.concat(frames) if frames else empty_observations()
