@@ -18,7 +18,7 @@ import polars as pl
 from flows import settings
 
 if TYPE_CHECKING:
-    from flows.pipeline import RefreshRequest
+    from flows.pipeline import RefreshRequest, RefreshResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -165,21 +165,23 @@ def refresh_request(
     )
 
 
-def check_writable(warehouse: Path) -> None:
-    """Fail fast, before Prefect starts, when another process holds the warehouse."""
-    from warehouse.connection import open_warehouse
+def start_refresh(request: RefreshRequest, *, sample_data: bool = False) -> RefreshResult:
+    """Record the run's start before Prefect does (a locked warehouse fails in a second,
+    not after Prefect's start-up), then run the flow."""
+    from dataclasses import replace
 
-    with open_warehouse(warehouse):
-        pass
+    from flows import pipeline
+    from flows.refresh import refresh
+
+    pipeline.begin_run(request, sample_data=sample_data)
+    return refresh(replace(request, begun=True))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    request = refresh_request(args)
-    check_writable(request.warehouse_path)
-    from flows.refresh import refresh
     from flows.report import refresh_terminal_summary
 
-    result = refresh(request)
+    request = refresh_request(args)
+    result = start_refresh(request)
     print(refresh_terminal_summary(result))
     print(f"Warehouse: {request.warehouse_path}")
     return EXIT_OK
@@ -189,10 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fakes.kolada_server import FakeKolada
     from fakes.sample_data import sample_kolada
     from fakes.scb_server import FakeScbServer
-    from flows.refresh import refresh
     from flows.report import refresh_terminal_summary
-    from warehouse.connection import open_warehouse
-    from warehouse.load import mark_sample_data
 
     print(
         "malbild demo: fake Kolada and SCB servers on 127.0.0.1 serve the real catalogue and\n"
@@ -200,16 +199,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     with FakeKolada(**sample_kolada()) as kolada, FakeScbServer() as scb:
         request = refresh_request(args, kolada_url=kolada.base_url, scb_url=scb.base_url)
-        with open_warehouse(request.warehouse_path) as con:
-            mark_sample_data(con)
-        result = refresh(request)
+        result = start_refresh(request, sample_data=True)
     print(refresh_terminal_summary(result, sample_data=True))
     print(f"Demo warehouse (sample data): {request.warehouse_path}")
     return EXIT_OK
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from flows.pipeline import rebuild_from_raw
+    from flows.rebuild import rebuild_from_raw
 
     warehouse = args.warehouse or settings.default_warehouse_path()
     raw_dir = args.raw_dir or settings.default_raw_dir(warehouse)

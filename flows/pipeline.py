@@ -1,6 +1,6 @@
 """A refresh, step by step, as plain functions: read the plan, fetch, transform, load.
 
-`flows/refresh.py` wraps these steps in a Prefect flow; `malbild rebuild` replays them
+`flows/refresh.py` wraps these steps in a Prefect flow; `flows/rebuild.py` replays them
 from the raw landing without the network. Nothing here knows a source: every source
 is asked through `sources.base.Source` (`sources/registry.py` lists them). Nothing here
 parses a body or writes SQL: that is `transforms/` and `warehouse/`.
@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from sources.base import FetchContext, Source, SourceAnswers, answers_from_landing
+from sources.base import FetchContext, Source, SourceAnswers
 from sources.http import FetchError, Response
-from sources.kolada.series import catalogue_from_answers, fetch_catalogue
+from sources.kolada.series import fetch_catalogue
 from sources.landing import RawStore
 from sources.registry import SOURCES
 from transforms.catalogue import Catalogue
@@ -40,7 +40,13 @@ from transforms.own import OwnFileError
 from transforms.schema import empty_observations
 from warehouse import queries
 from warehouse.connection import open_warehouse
-from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
+from warehouse.load import (
+    LoadCounts,
+    MartsStaleError,
+    RefreshBatch,
+    load_refresh,
+    mark_sample_data,
+)
 from warehouse.run_log import record_run_end, record_run_start
 
 log = logging.getLogger("malbild")
@@ -72,6 +78,8 @@ class RefreshRequest:
     scb_url: str | None = None
     strict: bool = False
     run_id: str = field(default_factory=lambda: new_run_id())
+    # The CLI records the start before Prefect starts (begin_run); the flow then does not.
+    begun: bool = False
 
     def parameters(self) -> dict[str, Any]:
         """What the run log keeps of the request."""
@@ -210,7 +218,7 @@ def warehouse_catalogue(warehouse_path: Path, cause: Exception | None = None) ->
     """The warehouse's last copy of the catalogue; FetchError when it has none."""
     if warehouse_path.exists():
         with open_warehouse(warehouse_path, read_only=True) as con:
-            catalogue = _catalogue_in(con)
+            catalogue = catalogue_in(con)
         if catalogue is not None:
             return catalogue
     raise FetchError(
@@ -220,7 +228,7 @@ def warehouse_catalogue(warehouse_path: Path, cause: Exception | None = None) ->
     )
 
 
-def _catalogue_in(con: duckdb.DuckDBPyConnection) -> Catalogue | None:
+def catalogue_in(con: duckdb.DuckDBPyConnection) -> Catalogue | None:
     kpis, municipalities, groups, members = queries.read_catalogue(con)
     if kpis.is_empty() or municipalities.is_empty():
         return None
@@ -396,12 +404,17 @@ def requests_by_kind(responses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def begin_run(
-    warehouse_path: Path, run_id: str, kind: str, plan_id: str | None, parameters: dict[str, Any]
-) -> None:
-    """Record the run as started (a locked warehouse stops it here, before any fetch)."""
-    with open_warehouse(warehouse_path) as con:
-        record_run_start(con, run_id, kind, plan_id, parameters)
+def begin_run(request: RefreshRequest, *, sample_data: bool = False) -> None:
+    """Record the refresh as started (a locked warehouse stops it here, before any fetch).
+
+    This first open of the run also brings an old warehouse up to date.
+    """
+    with open_warehouse(request.warehouse_path) as con:
+        if sample_data:
+            mark_sample_data(con)
+        record_run_start(
+            con, request.run_id, "refresh", request.plan_path.stem, request.parameters()
+        )
 
 
 def end_run_failed(
@@ -448,70 +461,3 @@ def load_and_finish(
             warnings=warnings,
         )
     return counts, summary
-
-
-# -- rebuild --------------------------------------------------------------------------------------
-
-
-def read_landed_plan(store: RawStore, run_id: str, rows: Iterable[Mapping[str, Any]]) -> PlanInput:
-    """The goal plan a landed run was made with."""
-    for row in rows:
-        if row["kind"] == PLAN_KIND:
-            text = store.read_body(row["content_hash"]).decode("utf-8")
-            source = str(row["url"]).removeprefix("file://")
-            try:
-                parsed = parse_goal_plan(text, source)
-            except GoalPlanError as exc:
-                raise InputError(
-                    f"run {run_id}: its landed goal plan does not parse: {exc}"
-                ) from exc
-            return PlanInput(parsed, text, source, row["content_hash"])
-    raise InputError(f"run {run_id}: no goal plan was landed with it")
-
-
-def replay_run(
-    con: duckdb.DuckDBPyConnection, store: RawStore, run_id: str
-) -> tuple[RefreshBatch, int]:
-    """One completed run read back from the raw landing, as the batch it loaded."""
-    rows = store.manifest(run_id)
-    plan = read_landed_plan(store, run_id, rows)
-    answers = {source.name: answers_from_landing(store, rows, source.name) for source in SOURCES}
-    fresh = catalogue_from_answers(answers["kolada"])
-    catalogue = RunCatalogue(fresh, True) if fresh is not None else None
-    if catalogue is None:
-        found = _catalogue_in(con)
-        if found is None:
-            raise InputError(f"run {run_id}: it landed no catalogue and the warehouse has none")
-        catalogue = RunCatalogue(found, False)
-    used = {source.name: answers[source.name] for source in sources_for(plan.plan)}
-    observations = plan_observations(plan.plan, used, catalogue.catalogue, None)
-    unavailable = unavailable_series(plan.plan, used)
-    responses = [row for row in rows if row["kind"] not in NOT_RESPONSES]
-    batch = build_batch(run_id, plan, catalogue, unavailable, observations, responses)
-    return batch, observations.height
-
-
-def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
-    """Replay every completed run in the raw landing into the warehouse, oldest first.
-
-    Each replayed load keeps its original run id, so provenance survives the rebuild.
-    """
-    store = RawStore(raw_dir)
-    run_ids = store.completed_run_ids()
-    if not run_ids:
-        raise InputError(f"{raw_dir}: no completed runs to rebuild from")
-    rebuild_id = new_run_id()
-    with open_warehouse(warehouse_path) as con:
-        record_run_start(con, rebuild_id, "rebuild", None, {"raw_dir": str(raw_dir)})
-        total = LoadCounts(0, 0, 0)
-        try:
-            for run_id in run_ids:
-                batch, observations = replay_run(con, store, run_id)
-                counts, _ = load_batch(con, batch)
-                total = total + counts
-                log.info("Replayed run %s: %d observations", run_id, observations)
-        except Exception as exc:
-            record_run_end(con, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")
-            raise
-        record_run_end(con, rebuild_id, "succeeded", counts=total)
-    return run_ids

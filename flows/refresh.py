@@ -29,7 +29,7 @@ from warehouse.load import LoadCounts, RefreshBatch
 
 
 @task(name="fetch catalogue", cache_policy=NO_CACHE)
-def fetch_catalogue(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RunCatalogue:
+def catalogue_step(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RunCatalogue:
     found = pipeline.fetch_run_catalogue(request, store, warnings)
     catalogue = found.catalogue
     get_run_logger().info(
@@ -43,13 +43,13 @@ def fetch_catalogue(request: RefreshRequest, store: RawStore, warnings: list[str
 
 
 @task(name="check plan", cache_policy=NO_CACHE)
-def check_plan(plan: PlanInput, catalogue: RunCatalogue) -> None:
+def plan_check_step(plan: PlanInput, catalogue: RunCatalogue) -> None:
     pipeline.check_plan(plan, catalogue.catalogue)
     get_run_logger().info("Plan %s is valid against Kolada's catalogue", plan.plan.id)
 
 
 @task(name="fetch", task_run_name="fetch {source.name}", cache_policy=NO_CACHE)
-def fetch(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
+def fetch_step(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
     answers = pipeline.fetch_source(source, plan, context)
     get_run_logger().info(
         "%s: %d answers for %d series; %d unavailable",
@@ -62,7 +62,7 @@ def fetch(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswer
 
 
 @task(name="transform", cache_policy=NO_CACHE)
-def transform(
+def transform_step(
     plan: PlanInput,
     answers: dict[str, SourceAnswers],
     catalogue: RunCatalogue,
@@ -74,7 +74,7 @@ def transform(
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load(
+def load_step(
     request: RefreshRequest,
     store: RawStore,
     plan: PlanInput,
@@ -95,13 +95,8 @@ def load(
 @flow(name="refresh", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def refresh(request: RefreshRequest) -> RefreshResult:
     """Refresh the warehouse for one goal plan: one run, logged whatever its outcome."""
-    pipeline.begin_run(
-        request.warehouse_path,
-        request.run_id,
-        "refresh",
-        request.plan_path.stem,
-        request.parameters(),
-    )
+    if not request.begun:
+        pipeline.begin_run(request)
     store = RawStore(request.raw_dir)
     warnings: list[str] = []
     try:
@@ -130,26 +125,26 @@ def refresh(request: RefreshRequest) -> RefreshResult:
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:
     plan = pipeline.read_plan(request.plan_path)
     pipeline.land_plan(store, request.run_id, plan)
-    catalogue = fetch_catalogue(request, store, warnings)
-    check_plan(plan, catalogue)
+    catalogue = catalogue_step(request, store, warnings)
+    plan_check_step(plan, catalogue)
 
     years = plan.plan.fetch_years(request.years)
     year_range = (years[0], years[-1])
     context = pipeline.fetch_context(request, store, catalogue.catalogue, years)
     futures = [
-        fetch.submit(source, plan.plan, context) for source in pipeline.sources_for(plan.plan)
+        fetch_step.submit(source, plan.plan, context) for source in pipeline.sources_for(plan.plan)
     ]
     answers = {future.result().source: future.result() for future in futures}
     unavailable = pipeline.unavailable_series(plan.plan, answers)
     warnings += pipeline.check_strict(plan.plan, unavailable, request.strict)
 
-    observations = transform(plan, answers, catalogue, year_range)
+    observations = transform_step(plan, answers, catalogue, year_range)
     warnings += pipeline.missing_data_warnings(plan.plan, observations, unavailable)
     responses = pipeline.landed_responses(store, request.run_id)
     batch = pipeline.build_batch(
         request.run_id, plan, catalogue, unavailable, observations, responses
     )
-    counts, summary = load(request, store, plan, batch, warnings)
+    counts, summary = load_step(request, store, plan, batch, warnings)
     requests = pipeline.requests_by_kind(responses)
     return RefreshResult(
         run_id=request.run_id,

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows import pipeline
+from flows import pipeline, rebuild
 from flows.pipeline import InputError, PlanInput, RunCatalogue, UnavailableSeriesError
 from flows.report import latest_goal_rows, refresh_markdown
 from sources.base import SourceAnswers
@@ -174,12 +174,12 @@ def test_a_run_without_its_plan_cannot_be_replayed(tmp_path: Path):
     store.mark_completed("20260101T000000Z-abcdef")
 
     with pytest.raises(InputError, match="no goal plan was landed"):
-        pipeline.read_landed_plan(store, "20260101T000000Z-abcdef", [])
+        rebuild.read_landed_plan(store, "20260101T000000Z-abcdef", [])
 
 
 def test_rebuild_without_landed_runs_is_bad_input(tmp_path: Path):
     with pytest.raises(InputError, match="no completed runs"):
-        pipeline.rebuild_from_raw(tmp_path / "w.duckdb", tmp_path / "raw")
+        rebuild.rebuild_from_raw(tmp_path / "w.duckdb", tmp_path / "raw")
 
 
 def test_markdown_summary_reports_requests_rows_warnings_and_latest_goal_status():

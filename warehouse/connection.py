@@ -58,15 +58,3 @@ def open_warehouse(
         yield con
     finally:
         con.close()
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction: committed when the block ends, rolled back when it raises."""
-    con.begin()
-    try:
-        yield
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()

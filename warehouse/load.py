@@ -13,8 +13,8 @@ import duckdb
 import polars as pl
 
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
-from warehouse.connection import transaction
 from warehouse.migrations import MARTS_STALE, rebuild_marts
+from warehouse.transaction import transaction
 
 # Observation columns whose change makes a new version of the row; response_hash alone
 # does not (an identical value fetched again keeps the run that first loaded it).

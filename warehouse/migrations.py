@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.rules import ATTRIBUTION, RIKET_ID
+from warehouse.transaction import transaction
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_(\w+)\.sql$")
 
@@ -59,17 +60,12 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path | None = None)
     for migration in available_migrations(folder):
         if migration.version in done:
             continue
-        con.begin()
-        try:
+        with transaction(con):
             con.execute(migration.path.read_text(encoding="utf-8"))
             con.execute(
                 "INSERT INTO core.schema_migration (version, name) VALUES (?, ?)",
                 [migration.version, migration.name],
             )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         applied.append(migration.version)
     return applied
 
@@ -91,8 +87,7 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
     """(Re)create every view in sql/marts, in file-name order, with the rules they read
     (attribution texts, Riket's code: transforms/rules.py), in one transaction."""
     folder = folder or sql_dir() / "marts"
-    con.begin()
-    try:
+    with transaction(con):
         con.execute("DELETE FROM core.attribution")
         con.executemany("INSERT INTO core.attribution VALUES (?, ?)", list(ATTRIBUTION.items()))
         con.execute(
@@ -105,10 +100,6 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
             "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
             [MARTS_VERSION, marts_version(folder)],
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -123,13 +114,8 @@ def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> list[int]:
     if upgraded or marts_stale(con):
         # New mart tables start empty, and a load whose mart rebuild failed left them
         # stale: fill them from what the warehouse holds.
-        con.begin()
-        try:
+        with transaction(con):
             rebuild_marts(con)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     return upgraded
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.connection import transaction
 from warehouse.load import LoadCounts
+from warehouse.transaction import transaction
 
 
 def record_run_start(
