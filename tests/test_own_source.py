@@ -431,3 +431,22 @@ def test_example_file_beside_the_plans_reads():
     assert obs.get_column("year").unique().sort().to_list() == [2022, 2023, 2024]
     assert obs.get_column("value").is_between(4, 9).all()
     assert set(obs.get_column("gender")) == {"T"}
+
+
+def test_the_shipped_example_plan_reads_its_example_file():
+    from flows.pipeline import read_plan
+    from flows.settings import goals_dir
+    from sources.own.planning import plan_files
+
+    plan = read_plan(goals_dir() / "exempel-egna-matt.yaml").plan
+    (own,) = plan_files(plan, goals_dir())
+
+    observations = own_file_to_observations(
+        own.path.read_bytes(),
+        file_name=own.written,
+        series_id=own.series_id,
+        municipalities=municipalities(),
+        response_hash="0" * 64,
+    )
+    assert observations["municipality_id"].n_unique() == 6
+    assert set(observations["source"]) == {"own"}

@@ -15,7 +15,13 @@ import polars as pl
 import pytest
 
 from fakes.scb_server import DATA_DIR, FakeScbServer
-from sources.base import UNAVAILABLE_KIND, FetchContext, SourceAnswers, answers_from_landing
+from sources.base import (
+    UNAVAILABLE_KIND,
+    FetchContext,
+    LandedAnswer,
+    SourceAnswers,
+    answers_from_landing,
+)
 from sources.http import SlidingWindowLimiter
 from sources.landing import RawStore
 from sources.scb import client as scb_client
@@ -401,3 +407,37 @@ def test_a_table_with_renamed_variables_gives_the_same_values_as_the_original(
     assert got.filter(recorded).height == 3 * 4
     assert got.filter(recorded).select(columns).equals(original.filter(recorded).select(columns))
     assert value(got, "scb:mean_age", "0115", 2025) == (40.8, "TAB637")
+
+
+def test_table_listing_shows_the_content_codes_of_a_renamed_content_variable():
+    from transforms.scb import scb_table_variables
+
+    listing = scb_table_variables(renamed(metadata("TAB637"), geo=True))
+
+    contents = listing.filter(listing["kind"] == "content")
+    assert contents["code"].to_list() == ["BE0101G9"]
+    assert "Measure" not in listing["code"].to_list()
+
+
+def test_answers_landed_without_tags_are_skipped_not_misread():
+    plan = parse_goal_plan(
+        """
+plan: {id: t, title: T, municipality: "0115", years: 2020-2021}
+series:
+  scb:income:
+    scb:
+      - {table: TAB3554, content: HE0110J8}
+goals:
+  - {id: g, title: G, indicators: [{series: scb:income, direction: higher}]}
+""",
+        "t.yaml",
+    )
+    old = SourceAnswers(
+        "scb",
+        answers=[
+            LandedAnswer({"kind": "scb_metadata", "status": 200, "content_hash": "0"}, b"{}"),
+            LandedAnswer({"kind": "scb_data", "status": 200, "content_hash": "1"}, b"{}"),
+        ],
+    )
+
+    assert ScbSource().observations(plan, old, fixture_catalogue()).is_empty()

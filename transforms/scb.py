@@ -356,12 +356,13 @@ def scb_table_variables(metadata: Mapping[str, Any]) -> pl.DataFrame:
     codes) and one per content code (its label, unit and measuringType).
     """
     rows = []
+    content = ((metadata.get("role") or {}).get("metric") or ["ContentsCode"])[0]
     for variable in metadata.get("id", []):
         dimension = metadata["dimension"][variable]
         codes = jsonstat_codes(dimension)
         labels = dimension["category"].get("label", {})
         extension = dimension.get("extension") or {}
-        if variable == "ContentsCode":
+        if variable == content:
             units = dimension["category"].get("unit", {})
             kinds = extension.get("measuringType") or {}
             for code in codes:

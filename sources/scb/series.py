@@ -146,16 +146,25 @@ class ScbSource:
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
     ) -> pl.DataFrame:
         """Each available series' segments parsed and stitched (a later segment wins)."""
+        # Answers landed before requests carried tags have none: their series are skipped.
         metadata = {
-            answer.tag["table"]: json.loads(answer.body) for answer in answers.ok(METADATA_KIND)
+            answer.tag["table"]: json.loads(answer.body)
+            for answer in answers.ok(METADATA_KIND)
+            if "table" in answer.tag
         }
         data: dict[tuple[str, int], list[LandedAnswer]] = {}
         for answer in answers.ok(DATA_KIND):
-            key = (str(answer.tag["series_id"]), int(answer.tag["segment"]))
-            data.setdefault(key, []).append(answer)
+            if "series_id" in answer.tag:
+                key = (str(answer.tag["series_id"]), int(answer.tag["segment"]))
+                data.setdefault(key, []).append(answer)
         frames = []
         for series_id in self.series_ids(plan):
-            if series_id in answers.unavailable:
+            tables = {
+                planned.segment.table
+                for planned in planned_segments(plan)
+                if planned.series_id == series_id
+            }
+            if series_id in answers.unavailable or not tables <= set(metadata):
                 continue
             segments = [
                 (
