@@ -6,30 +6,11 @@
 -- which says "Exempeldata" in a warehouse of generated sample values.
 CREATE OR REPLACE VIEW mart.goal_indicator_status AS
 SELECT
-    plan_id,
-    goal_id,
-    indicator_id,
-    kpi_title,
-    municipality_id,
-    municipality_name,
-    year,
-    value,
-    riket_value,
-    county_value,
-    peer_value,
-    peer_basis,
-    change_from_previous_year,
-    rank,
-    ranked_count,
-    colour,
-    direction,
-    target,
-    target_met,
-    is_latest,
+    base.* EXCLUDE (source_kind, unavailable_reason),
     coalesce(sample.text, attribution.text) AS source,
-    unavailable_reason
-FROM mart.goal_indicator_status_base
-LEFT JOIN core.attribution AS attribution ON attribution.kind = source_kind
+    base.unavailable_reason
+FROM mart.goal_indicator_status_base AS base
+LEFT JOIN core.attribution AS attribution ON attribution.kind = base.source_kind
 LEFT JOIN (
     SELECT text FROM core.attribution
     WHERE kind = 'sample' AND EXISTS (SELECT 1 FROM core.warehouse_info WHERE key = 'sample_data')

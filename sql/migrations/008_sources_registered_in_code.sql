@@ -63,6 +63,12 @@ CREATE TABLE core.series (
 INSERT INTO core.series SELECT * FROM core.series_007;
 DROP TABLE core.series_007;
 
+-- A plan's status thresholds are always written by the load (transforms/rules.py holds
+-- their defaults); defaults here would be a second statement of the same rule.
+ALTER TABLE core.goal_plan ALTER COLUMN status_met_share DROP DEFAULT;
+ALTER TABLE core.goal_plan ALTER COLUMN status_partly_share DROP DEFAULT;
+ALTER TABLE core.goal_plan ALTER COLUMN status_min_coverage DROP DEFAULT;
+
 -- The text printed under each kind of data; written from transforms/rules.py (ATTRIBUTION)
 -- whenever the views are created, so the mart and core.series say the same.
 CREATE TABLE core.attribution (

@@ -1,5 +1,6 @@
 -- Rebuilds mart.goal_indicator_status_base: one row per plan, goal, indicator, area and year.
--- Run by every load, inside its transaction, after the observations are merged.
+-- Run after every load that changed data (warehouse/load.py). The columns are stated once,
+-- in the final SELECT below: the table takes them, and the view adds only the attribution.
 --
 -- Areas: every kommun (or every region when the plan's municipality is a region), and the
 -- plan's own area. Years: the plan's years, the year before them, and any other year the
@@ -9,9 +10,7 @@
 --
 -- Each value is read from core.observation once, and the heavy joins carry a small
 -- integer key per indicator, not its text columns, which are joined in at the end.
-DELETE FROM mart.goal_indicator_status_base;
-
-INSERT INTO mart.goal_indicator_status_base BY NAME
+CREATE OR REPLACE TABLE mart.goal_indicator_status_base AS
 WITH riket AS (
     -- Riket's area code, as transforms/rules.py states it (written with the views).
     SELECT value AS id FROM core.warehouse_info WHERE key = 'riket_id'
@@ -271,3 +270,6 @@ SELECT
     source AS source_kind,
     unavailable_reason
 FROM coloured;
+
+COMMENT ON TABLE mart.goal_indicator_status_base IS
+    'Materialised body of the view mart.goal_indicator_status, rebuilt by every load. Query the view.';
