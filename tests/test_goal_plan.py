@@ -610,7 +610,7 @@ def test_compare_target_takes_its_operator_from_the_direction():
         "<=",
         "county",
     )
-    assert row["target_text"] == "<= länet"
+    assert row["target_text"] == "högst som länet"
 
 
 def test_peer_target_reads_liknande_kommuner_and_uses_the_indicator_group():
@@ -618,7 +618,7 @@ def test_peer_target_reads_liknande_kommuner_and_uses_the_indicator_group():
         "{kpi: N15507, direction: higher, compare_with: G36111, target: {compare: peers}}"
     )
 
-    assert row["target_text"] == ">= liknande kommuner"
+    assert row["target_text"] == "minst som jämförelsegruppen"
     assert row["comparison_group_id"] == "G36111"
 
 
@@ -630,20 +630,20 @@ def test_value_target_with_direction_none_keeps_its_operator_and_no_direction():
     row = indicator_row('{kpi: N00097, direction: none, target: {value: 0, op: "<="}}')
 
     assert (row["direction"], row["target_operator"], row["target_value"]) == (None, "<=", 0.0)
-    assert row["target_text"] == "<= 0"
+    assert row["target_text"] == "högst 0"
 
 
 def test_value_target_without_op_takes_the_better_side_of_the_direction():
     row = indicator_row("{kpi: N15507, direction: higher, target: {value: 230.5}}")
 
-    assert (row["target_operator"], row["target_text"]) == (">=", ">= 230,5")
+    assert (row["target_operator"], row["target_text"]) == (">=", "minst 230,5")
 
 
 def test_rank_target_is_a_maximum_rank():
     row = indicator_row("{kpi: N07540, direction: lower, target: {rank: 50}}")
 
     assert (row["target_kind"], row["target_operator"], row["target_value"]) == ("rank", "<=", 50.0)
-    assert row["target_text"] == "rank <= 50"
+    assert row["target_text"] == "plats 50 eller bättre"
 
 
 def test_colour_target_names_the_colour_in_swedish():

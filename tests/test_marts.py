@@ -37,9 +37,9 @@ def status_row(
 
 
 def summary_row(
-    con: duckdb.DuckDBPyConnection, goal_id: str, area: str, year: int
+    con: duckdb.DuckDBPyConnection, goal_id: str, area: str, year: int, plan: str = "p"
 ) -> dict[str, Any]:
-    frame = read_goal_summary(con, "p", area, year).filter(goal_id=goal_id)
+    frame = read_goal_summary(con, plan, area, year).filter(goal_id=goal_id)
     assert frame.height == 1
     return frame.row(0, named=True)
 
@@ -55,6 +55,7 @@ def test_ties_share_a_rank_and_skip_the_next(con: duckdb.DuckDBPyConnection) -> 
         "0120": 5,
         "0125": 6,
         "0127": None,
+        "0380": None,
     }
     assert set(frame["ranked_count"]) == {6}
 
@@ -70,6 +71,7 @@ def test_colours_by_quarter_of_ranked(con: duckdb.DuckDBPyConnection) -> None:
         "0120": "red",
         "0125": "red",
         "0127": "grey",
+        "0380": "grey",
     }
 
 
@@ -106,8 +108,55 @@ def test_riket_county_and_peer_values(con: duckdb.DuckDBPyConnection) -> None:
     assert (own["riket_value"], own["county_value"]) == (15.0, 12.0)
     assert own["peer_value"] == pytest.approx(35 / 3)
     assert own["peer_basis"].startswith("medel av gruppens medlemmar (ovägt)")
+    # Every kommun has its own comparison: Upplands Väsby is a member of G1, so its peers
+    # are the other members with a value, 0117 (20) and 0120 (5).
     other = status_row(con, "a_high", "0114", 2024)
-    assert (other["riket_value"], other["peer_value"], other["peer_basis"]) == (15.0, None, None)
+    assert (other["riket_value"], other["county_value"], other["peer_value"]) == (15.0, 12.0, 12.5)
+    assert other["peer_group_id"] == "G1"
+    assert other["peer_basis"].endswith("2 av 2 med värde, utan området självt")
+
+
+def test_a_kommun_in_another_county_gets_that_countys_value(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    uppsala = status_row(con, "a_none", "0380", 2024)
+    assert (uppsala["county_id"], uppsala["county_value"]) == ("0003", 10.0)
+    assert uppsala["target_met"] is False  # 9 < Region Uppsala's 10
+    assert status_row(con, "a_none", "0115", 2024)["county_id"] == "0001"
+
+
+@pytest.mark.parametrize(
+    ("area", "group", "peer_value", "target_result"),
+    [
+        ("0115", "G10", 15.0, "uppfyllt"),  # Vallentuna's own group: 0114 10, 0117 20
+        ("0114", "G11", 12.5, "ej uppfyllt"),  # Upplands Väsby's: 0115 20, 0120 5; 10 < 12.5
+        ("0117", None, None, "ej bedömbart"),  # Österåker has no group of the family
+    ],
+)
+def test_each_kommun_is_compared_with_its_own_group_of_the_plans_family(
+    con: duckdb.DuckDBPyConnection,
+    area: str,
+    group: str | None,
+    peer_value: float | None,
+    target_result: str,
+) -> None:
+    row = status_row(con, "f_peers", area, 2024, plan="f")
+    assert (row["peer_group_id"], row["peer_value"], row["target_result"]) == (
+        group,
+        peer_value,
+        target_result,
+    )
+
+
+def test_a_goal_resting_on_no_assessable_indicator_has_no_status(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    row = summary_row(con, "f", "0117", 2024, plan="f")
+    assert (row["status"], row["status_basis"], row["targets_not_assessable"]) == (
+        "underlag saknas",
+        "bedömt på 0 av 1 indikatorer",
+        1,
+    )
 
 
 def test_change_from_previous_year_and_latest(con: duckdb.DuckDBPyConnection) -> None:
@@ -143,6 +192,7 @@ def test_rows_cover_every_kommun_and_the_year_before(con: duckdb.DuckDBPyConnect
         "0123",
         "0125",
         "0127",
+        "0380",
     ]
     assert sorted(set(frame["year"])) == [2023, 2024, 2025]
 
@@ -167,7 +217,7 @@ def test_region_plan_ranks_regions_only(con: duckdb.DuckDBPyConnection) -> None:
         ("b_riket", "0115", True),  # 20 >= 15
         ("b_riket", "0114", False),  # 10 < 15
         ("b_peers", "0115", True),  # 20 >= 11.67
-        ("b_peers", "0114", None),  # peers only on the plan's own area
+        ("b_peers", "0114", False),  # 10 < 12.5, G1's other members with a value
         ("a_high", "0115", None),  # no target
         ("b_rank", "0127", None),  # no value
     ],
@@ -210,7 +260,7 @@ def test_summary_counts(con: duckdb.DuckDBPyConnection) -> None:
     [
         ("a", "0115", "uppfyllt"),  # 2 of 3 met >= the plan's 0.6
         ("b", "0115", "uppfyllt"),  # 4 of 4
-        ("b", "0114", "delvis uppfyllt"),  # 1 of 3 assessed (peers not judged) >= 0.3
+        ("b", "0114", "ej uppfyllt"),  # 1 of 4 met (colour) < 0.3
         ("b", "0120", "ej uppfyllt"),  # 0 of 3
         ("b", "0127", "underlag saknas"),  # no value at all
         ("c", "0115", "underlag saknas"),  # 1 of 3 with a value < 0.5 coverage
@@ -227,7 +277,7 @@ def test_every_mart_column_is_documented(con: duckdb.DuckDBPyConnection) -> None
         "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart'"
     ).fetchall()
     views = {table for table, _, _ in columns} - {"goal_indicator_status_base"}
-    assert views == {"goal_indicator_status", "goal_summary"}
+    assert views == {"goal_indicator_status", "goal_summary", "leaderboard"}
     undocumented = [(t, c) for t, c, comment in columns if t in views and not comment]
     assert undocumented == []
 
@@ -278,3 +328,30 @@ def test_a_failed_mart_rebuild_keeps_the_data_and_the_next_open_rebuilds(
         ).fetchone()
     assert rebuilt is not None and rebuilt[0] > 0
     assert marks == (0,)
+
+
+def test_leaderboard_ranks_areas_whose_every_goal_has_a_basis(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    board = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "SELECT municipality_id, rank, goals_without_basis, met_share, coverage"
+            " FROM mart.leaderboard WHERE plan_id = 'p' AND year = 2024"
+        ).fetchall()
+    }
+    # Goal c lacks a basis everywhere (N4 and N5 have no values), so no area is ranked,
+    # and every area is still listed with its coverage.
+    assert {area: rank for area, (rank, *_) in board.items()} == dict.fromkeys(board)
+    assert board["0115"][1] == 1
+    assert board["0115"][3] == pytest.approx((3 + 4 + 1) / (3 + 4 + 3))
+
+
+def test_leaderboard_ranks_by_the_share_of_assessed_indicators_met(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    board = con.execute(
+        "SELECT municipality_id, rank, met_share FROM mart.leaderboard"
+        " WHERE plan_id = 'f' AND year = 2024 AND rank IS NOT NULL ORDER BY rank"
+    ).fetchall()
+    assert board == [("0115", 1, 1.0), ("0114", 2, 0.0)]

@@ -189,7 +189,7 @@ def test_run_computes_ranks_colours_targets_and_goal_status(
     value, riket, county, peer, change, rank, n, colour, target, met, latest, source = status_row(
         warehouse, "N15507"
     )
-    assert target == ">= liknande kommuner"
+    assert target == "minst som jämförelsegruppen"
     assert (value, riket, county, change) == (240.0, 225.0, 235.0, 10.0)
     assert peer == pytest.approx((220 + 250 + 230) / 3)
     assert (rank, n, colour, met, latest, source) == (2, 6, "green", True, True, "Källa: Kolada")
@@ -211,7 +211,7 @@ def test_run_computes_ranks_colours_targets_and_goal_status(
     }
 
     violence = status_row(warehouse, "N07403")
-    assert violence[5:10] == (1, 5, "green", "<= länet", True)
+    assert violence[5:10] == (1, 5, "green", "högst som länet", True)
     assert status_row(warehouse, "N07403", "0120")[5:8] == (4, 5, "red")
     assert status_row(warehouse, "N07403", "0114")[5:8] == (3, 5, "yellow")
 
@@ -234,6 +234,59 @@ def test_run_computes_ranks_colours_targets_and_goal_status(
     )
     assert run_log == [("succeeded", len(VALUES), run_log[0][2])]
     assert run_log[0][2] >= 4  # catalogue (3) + at least one data page
+
+
+def test_every_kommun_gets_its_own_comparisons_and_goal_status(
+    prefect_harness, fakes, plan_file: Path, tmp_path: Path
+):
+    warehouse = tmp_path / "w.duckdb"
+    assert run(plan_file, warehouse) == 0
+
+    def comparison(indicator: str, area: str) -> tuple:
+        rows = query(
+            warehouse,
+            "SELECT county_id, county_value, peer_group_id, peer_value, target_met, target_result"
+            " FROM mart.goal_indicator_status"
+            " WHERE indicator_id = ? AND municipality_id = ? AND year = 2024",
+            indicator,
+            area,
+        )
+        assert len(rows) == 1
+        return rows[0]
+
+    def status(area: str) -> dict[str, str]:
+        return dict(
+            query(
+                warehouse,
+                "SELECT goal_id, status FROM mart.goal_summary"
+                " WHERE municipality_id = ? AND year = 2024",
+                area,
+            )
+        )
+
+    # Upplands Väsby (0114) is a member of the plan's group G99001 (0114, 0117, 0120): its
+    # peers are the other two, (250 + 230) / 2 = 240, and its 220 misses "at least peers".
+    county, county_value, group, peers, met, result = comparison("N15507", "0114")
+    assert (county, county_value, group, met, result) == (
+        "0001",
+        235.0,
+        "G99001",
+        False,
+        "ej uppfyllt",
+    )
+    assert peers == pytest.approx(240.0)
+    # Stockholm (0180) is no member: all three, (220 + 250 + 230) / 3; its 240 is above.
+    assert comparison("N15507", "0180")[3:5] == (pytest.approx(700 / 3), True)
+    # Its N07403, 900, is not at most Region Stockholm's 420.
+    assert comparison("N07403", "0180")[4] is False
+    # Malmö (1280) is compared with Region Skåne (0012), which has no value: not assessable.
+    assert comparison("N15507", "1280")[:2] == ("0012", None)
+    # kvalitet rests on N15507 alone (no N00097 outside Vallentuna): 1 of 2 assessed is
+    # the plan's minimum coverage; trygghet on N07403.
+    assert status("0180") == {"kvalitet": "uppfyllt", "trygghet": "ej uppfyllt"}
+    assert status("0114") == {"kvalitet": "ej uppfyllt", "trygghet": "ej uppfyllt"}
+    # Malmö has no N07403 at all: no basis for trygghet rather than "ej uppfyllt".
+    assert status("1280") == {"kvalitet": "ej uppfyllt", "trygghet": "underlag saknas"}
 
 
 def test_second_run_leaves_every_data_table_unchanged(

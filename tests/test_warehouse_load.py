@@ -161,11 +161,13 @@ def test_reloading_a_plan_replaces_its_rows(con: duckdb.DuckDBPyConnection) -> N
     }
     load_refresh(con, RefreshBatch("run-2", plan=plan_p_goal_a))
     assert con.sql("SELECT DISTINCT plan_id, goal_id FROM core.goal ORDER BY ALL").fetchall() == [
+        ("f", "f"),
         ("p", "a"),
         ("r", "r"),
     ]
     assert con.sql("SELECT DISTINCT goal_id FROM core.goal_indicator ORDER BY 1").fetchall() == [
         ("a",),
+        ("f",),
         ("r",),
     ]
 

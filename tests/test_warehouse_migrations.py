@@ -42,6 +42,7 @@ def test_a_new_warehouse_gets_every_table_and_mart(tmp_path: Path) -> None:
         assert relations(con, "VIEW") == {
             ("mart", "goal_indicator_status"),
             ("mart", "goal_summary"),
+            ("mart", "leaderboard"),
         }
         recorded = con.sql("SELECT version, name FROM core.schema_migration ORDER BY 1").fetchall()
     assert recorded == [(m.version, m.name) for m in available_migrations()]

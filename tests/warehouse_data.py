@@ -33,6 +33,7 @@ AREAS = [
     ("0123", "Järfälla", "K"),
     ("0125", "Ekerö", "K"),
     ("0127", "Botkyrka", "K"),
+    ("0380", "Uppsala", "K"),
 ]
 
 
@@ -175,6 +176,8 @@ def mart_batch() -> RefreshBatch:
         ("N2", "0117", 2024, 5.0),
         ("N3", "0115", 2024, 7.0),
         ("N3", "0001", 2024, 7.0),
+        ("N3", "0380", 2024, 9.0),  # Uppsala: compared with its own county, 0003
+        ("N3", "0003", 2024, 10.0),
     ]
     plan = plan_frames(
         "p",
@@ -257,13 +260,52 @@ def mart_batch() -> RefreshBatch:
         (2024, 2024),
         {"r": [{"indicator_id": "r_n1", "series_id": "N1", "direction": "higher"}]},
     )
-    merged_plan = {name: pl.concat([plan[name], region_plan[name]]) for name in plan}
+    # Plan f compares with a per-kommun "Liknande kommuner" family: Vallentuna's group
+    # G10, Upplands Väsby's G11; Österåker has none of that family.
+    family_plan = plan_frames(
+        "f",
+        "0115",
+        "0001",
+        (2024, 2024),
+        {
+            "f": [
+                {
+                    "indicator_id": "f_peers",
+                    "series_id": "N1",
+                    "direction": "higher",
+                    "comparison_group_id": "G10",
+                    "target_kind": "compare",
+                    "target_operator": ">=",
+                    "target_reference": "peers",
+                }
+            ]
+        },
+    )
+    merged_plan = {
+        name: pl.concat([plan[name], region_plan[name], family_plan[name]]) for name in plan
+    }
     return RefreshBatch(
         run_id="run-mart",
         kpis=kpis(["N1", "N2", "N3", "N4", "N5"]),
         municipalities=municipalities(),
-        groups=groups([("G1", "Liknande kommuner")]),
-        group_members=group_members([("G1", "0114"), ("G1", "0117"), ("G1", "0120")]),
+        groups=groups(
+            [
+                ("G1", "Liknande kommuner"),
+                ("G10", "Liknande kommuner grundskola, Vallentuna, 2024"),
+                ("G11", "Liknande kommuner grundskola, Upplands Väsby, 2024"),
+            ]
+        ),
+        group_members=group_members(
+            [
+                ("G1", "0114"),
+                ("G1", "0117"),
+                ("G1", "0120"),
+                ("G10", "0114"),
+                ("G10", "0117"),
+                ("G11", "0115"),
+                ("G11", "0120"),
+            ]
+        ),
         plan=merged_plan,
         observations=observations(rows),
     )

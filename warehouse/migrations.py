@@ -75,17 +75,21 @@ MARTS_VERSION = "marts_version"
 
 
 def marts_version(folder: Path | None = None) -> str:
-    """A digest of the view definitions in sql/marts: what the warehouse's views must match."""
+    """A digest of the mart SQL (views and their build) and the rules they read."""
     folder = folder or sql_dir() / "marts"
     digest = hashlib.sha256(repr((RIKET_ID, sorted(ATTRIBUTION.items()))).encode("utf-8"))
-    for path in sorted(folder.glob("*.sql")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(folder.rglob("*.sql")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
-    """(Re)create every view in sql/marts, in file-name order, with the rules they read
-    (attribution texts, Riket's code: transforms/rules.py), in one transaction."""
+    """Rebuild the marts and (re)create every view in sql/marts, with the rules they read
+    (attribution texts, Riket's code: transforms/rules.py), in one transaction.
+
+    The build comes first: its SELECT defines the materialised table's columns, which
+    the views then select from.
+    """
     folder = folder or sql_dir() / "marts"
     with transaction(con):
         con.execute("DELETE FROM core.attribution")
@@ -94,6 +98,7 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
             "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES ('riket_id', ?)",
             [RIKET_ID],
         )
+        rebuild_marts(con, folder / "build")
         for path in sorted(folder.glob("*.sql")):
             con.execute(path.read_text(encoding="utf-8"))
         con.execute(
@@ -103,7 +108,7 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
 
 
 def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply pending migrations, recreate views whose SQL changed, rebuild stale marts.
+    """Apply pending migrations, rebuild marts and views whose SQL changed, rebuild stale marts.
 
     Each happens only when needed, so opening a current warehouse costs two small
     queries; returns the migrations applied.
@@ -111,9 +116,8 @@ def bring_up_to_date(con: duckdb.DuckDBPyConnection) -> list[int]:
     upgraded = apply_migrations(con)
     if upgraded or _info(con, MARTS_VERSION) != marts_version():
         create_marts(con)
-    if upgraded or marts_stale(con):
-        # New mart tables start empty, and a load whose mart rebuild failed left them
-        # stale: fill them from what the warehouse holds.
+    elif marts_stale(con):
+        # A load whose mart rebuild failed left them behind its data.
         with transaction(con):
             rebuild_marts(con)
     return upgraded

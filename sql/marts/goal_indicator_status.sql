@@ -1,9 +1,9 @@
--- mart.goal_indicator_status: one row per plan, goal, indicator, area and year.
+-- mart.goal_indicator_status: en rad per plan, mål, indikator, område och år.
 --
 -- The rows are computed at load time into mart.goal_indicator_status_base
--- (sql/marts/build/goal_indicator_status_base.sql says how: areas, years, ranks, colours,
--- targets); this view adds the attribution from core.attribution (transforms/rules.py),
--- which says "Exempeldata" in a warehouse of generated sample values.
+-- (sql/marts/build/goal_indicator_status_base.sql says how: areas, years, comparisons,
+-- ranks, colours, targets); this view adds the attribution from core.attribution
+-- (transforms/rules.py), which says "Exempeldata" in a warehouse of generated sample values.
 CREATE OR REPLACE VIEW mart.goal_indicator_status AS
 SELECT
     base.* EXCLUDE (source_kind, unavailable_reason),
@@ -17,27 +17,34 @@ LEFT JOIN (
 ) AS sample ON true;
 
 COMMENT ON VIEW mart.goal_indicator_status IS
-    'Per plan, goal, indicator, area and year: value, comparisons, rank, colour and target. '
-    'Every kommun (or every region for a region plan), the plan''s years, the year before and any year with data.';
-COMMENT ON COLUMN mart.goal_indicator_status.plan_id IS 'Goal plan id (core.goal_plan).';
-COMMENT ON COLUMN mart.goal_indicator_status.goal_id IS 'Goal id within the plan.';
-COMMENT ON COLUMN mart.goal_indicator_status.indicator_id IS 'Indicator id within the goal (Kolada KPI id or the plan''s series id by default).';
-COMMENT ON COLUMN mart.goal_indicator_status.kpi_title IS 'Indicator title: the plan''s title, else Kolada''s KPI title, else the series title.';
-COMMENT ON COLUMN mart.goal_indicator_status.municipality_id IS 'Area code, four digits (Kolada''s codes).';
-COMMENT ON COLUMN mart.goal_indicator_status.municipality_name IS 'Area name from Kolada.';
-COMMENT ON COLUMN mart.goal_indicator_status.year IS 'Year of the value.';
-COMMENT ON COLUMN mart.goal_indicator_status.value IS 'Value for both genders (T); null when missing, deleted, or before the indicator''s first comparable year.';
-COMMENT ON COLUMN mart.goal_indicator_status.riket_value IS 'Value for Riket (0000) the same year.';
-COMMENT ON COLUMN mart.goal_indicator_status.county_value IS 'Value for the plan''s county (region) the same year; null where it has no value.';
-COMMENT ON COLUMN mart.goal_indicator_status.peer_value IS 'Unweighted mean of the comparison group members'' values that year; only on the plan''s own area, null elsewhere.';
-COMMENT ON COLUMN mart.goal_indicator_status.peer_basis IS 'How peer_value was computed: the group and how many members had a value.';
-COMMENT ON COLUMN mart.goal_indicator_status.change_from_previous_year IS 'value minus the value the year before (null when either is missing).';
-COMMENT ON COLUMN mart.goal_indicator_status.rank IS 'Rank among areas with a value that year, 1 = best in the direction; ties share a rank (1, 2, 2, 4). Null without a value or direction.';
-COMMENT ON COLUMN mart.goal_indicator_status.ranked_count IS 'Number of areas with a value that year (null without a direction).';
-COMMENT ON COLUMN mart.goal_indicator_status.colour IS 'green: best quarter, red: worst quarter, yellow: between; grey without a value, without a direction, or with fewer than 4 ranked areas.';
-COMMENT ON COLUMN mart.goal_indicator_status.direction IS 'higher or lower is better; null when the indicator has no direction.';
-COMMENT ON COLUMN mart.goal_indicator_status.target IS 'The target in words, as the plan states it.';
-COMMENT ON COLUMN mart.goal_indicator_status.target_met IS 'Whether the target is met; null without a target, without a value, or when the reference has no value.';
-COMMENT ON COLUMN mart.goal_indicator_status.is_latest IS 'True on the latest year with a value for this indicator and area.';
-COMMENT ON COLUMN mart.goal_indicator_status.source IS 'Attribution to print under a table or chart (says Exempeldata in a demo warehouse of generated values).';
-COMMENT ON COLUMN mart.goal_indicator_status.unavailable_reason IS 'Why there is no comparable value: the plan''s reason, or the years before the first comparable year.';
+    'Per plan, mål, indikator, område och år: värde, jämförelser, rang, färg och målvärde. '
+    'Varje kommun (varje region i en regions plan), planens år, året före och varje år med värden. '
+    '(Per plan, goal, indicator, area and year: value, comparisons, rank, colour and target.)';
+COMMENT ON COLUMN mart.goal_indicator_status.plan_id IS 'Målplanens id (core.goal_plan).';
+COMMENT ON COLUMN mart.goal_indicator_status.goal_id IS 'Målets id i planen.';
+COMMENT ON COLUMN mart.goal_indicator_status.indicator_id IS 'Indikatorns id i målet (Koladas KPI-id eller planens serie-id om inget annat anges).';
+COMMENT ON COLUMN mart.goal_indicator_status.kpi_title IS 'Indikatorns namn: planens, annars Koladas KPI-namn, annars seriens.';
+COMMENT ON COLUMN mart.goal_indicator_status.unit IS 'Enhet: seriens enhet, eller det Koladas KPI-namn slutar med (t.ex. "andel (%)", "antal").';
+COMMENT ON COLUMN mart.goal_indicator_status.municipality_id IS 'Områdets kod, fyra siffror (Koladas koder).';
+COMMENT ON COLUMN mart.goal_indicator_status.municipality_name IS 'Områdets namn enligt Kolada.';
+COMMENT ON COLUMN mart.goal_indicator_status.year IS 'År.';
+COMMENT ON COLUMN mart.goal_indicator_status.value IS 'Värde för båda könen (T); tomt om det saknas, är raderat eller gäller ett år före indikatorns första jämförbara år.';
+COMMENT ON COLUMN mart.goal_indicator_status.riket_value IS 'Rikets värde (0000) samma år.';
+COMMENT ON COLUMN mart.goal_indicator_status.county_id IS 'Områdets län (region): för en kommun regionen med samma två första siffror (1280 Malmö: 0012 Region Skåne); för planens eget område planens county.';
+COMMENT ON COLUMN mart.goal_indicator_status.county_value IS 'Länets (county_id) värde samma år; tomt om det saknas.';
+COMMENT ON COLUMN mart.goal_indicator_status.peer_group_id IS 'Jämförelsegruppen för just detta område: dess egen grupp av samma slag och årgång som planens "Liknande kommuner …"-grupp, annars planens grupp. Tomt om ingen sådan grupp finns.';
+COMMENT ON COLUMN mart.goal_indicator_status.peer_group IS 'Jämförelsegruppens namn enligt Kolada.';
+COMMENT ON COLUMN mart.goal_indicator_status.peer_value IS 'Ovägt medel av jämförelsegruppens medlemmar med värde samma år (som Kolada räknar en grupps värde), utan området självt.';
+COMMENT ON COLUMN mart.goal_indicator_status.peer_basis IS 'Hur peer_value räknades: gruppen, hur många medlemmar som hade värde, och om området självt lämnades utanför.';
+COMMENT ON COLUMN mart.goal_indicator_status.change_from_previous_year IS 'Värdet minus värdet året före (tomt om något saknas).';
+COMMENT ON COLUMN mart.goal_indicator_status.rank IS 'Rang bland områdena med värde samma år, 1 = bäst i indikatorns riktning; lika värden delar rang (1, 2, 2, 4). Tomt utan värde eller riktning.';
+COMMENT ON COLUMN mart.goal_indicator_status.ranked_count IS 'Antal områden med värde samma år (tomt utan riktning).';
+COMMENT ON COLUMN mart.goal_indicator_status.colour IS 'Färgkod: green bästa fjärdedelen, red sämsta, yellow däremellan; grey utan värde, utan riktning eller med färre än 4 rangordnade.';
+COMMENT ON COLUMN mart.goal_indicator_status.colour_label IS 'Färgen på svenska: grön, gul, röd eller grå.';
+COMMENT ON COLUMN mart.goal_indicator_status.direction IS 'higher eller lower är bättre; tomt om indikatorn saknar riktning.';
+COMMENT ON COLUMN mart.goal_indicator_status.target IS 'Målvärdet i ord, som planen anger det.';
+COMMENT ON COLUMN mart.goal_indicator_status.target_met IS 'Om målvärdet nås; tomt utan målvärde, utan värde eller när jämförelsevärdet saknas.';
+COMMENT ON COLUMN mart.goal_indicator_status.target_result IS 'uppfyllt, ej uppfyllt, ej bedömbart (jämförelsevärdet saknas, t.ex. ingen jämförelsegrupp) eller värde saknas; tomt utan målvärde.';
+COMMENT ON COLUMN mart.goal_indicator_status.is_latest IS 'Sant det senaste året med värde för indikatorn och området.';
+COMMENT ON COLUMN mart.goal_indicator_status.source IS 'Källhänvisning att skriva under en tabell eller ett diagram (Exempeldata i ett lager med genererade värden).';
+COMMENT ON COLUMN mart.goal_indicator_status.unavailable_reason IS 'Varför jämförbart värde saknas: källans skäl, eller åren före första jämförbara år.';

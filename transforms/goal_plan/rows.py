@@ -11,8 +11,9 @@ import polars as pl
 from transforms.goal_plan.model import GoalPlan, Indicator, PlacedIndicator, plan_series_ids
 from transforms.rules import ATTRIBUTION, BETTER_OPERATOR
 
-# Swedish words for target_text, which the marts show as is (">= länet").
-REFERENCE_TEXT = {"riket": "riket", "county": "länet", "peers": "liknande kommuner"}
+# Swedish words for target_text, which the marts and reports show as is ("minst som länet").
+OPERATOR_TEXT = {">=": "minst", "<=": "högst", ">": "över", "<": "under"}
+REFERENCE_TEXT = {"riket": "riket", "county": "länet", "peers": "jämförelsegruppen"}
 COLOUR_TEXT = {"green": "grön", "yellow": "gul eller grön"}
 
 
@@ -167,19 +168,21 @@ def _target_columns(indicator: Indicator) -> dict[str, Any]:
         columns |= {
             "target_operator": operator,
             "target_value": target.value,
-            "target_text": f"{operator} {_number_text(target.value)}",
+            "target_text": f"{OPERATOR_TEXT[str(operator)]} {_number_text(target.value)}",
         }
     elif target.kind == "compare":
         columns |= {
             "target_operator": operator,
             "target_reference": target.compare,
-            "target_text": f"{operator} {REFERENCE_TEXT[str(target.compare)]}",
+            "target_text": (
+                f"{OPERATOR_TEXT[str(operator)]} som {REFERENCE_TEXT[str(target.compare)]}"
+            ),
         }
     elif target.kind == "rank":
         columns |= {
             "target_operator": "<=",
             "target_value": float(target.rank or 0),
-            "target_text": f"rank <= {target.rank}",
+            "target_text": f"plats {target.rank} eller bättre",
         }
     else:
         columns |= {

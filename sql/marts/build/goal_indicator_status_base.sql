@@ -3,7 +3,8 @@
 -- in the final SELECT below: the table takes them, and the view adds only the attribution.
 --
 -- Areas: every kommun (or every region when the plan's municipality is a region), and the
--- plan's own area. Years: the plan's years, the year before them, and any other year the
+-- plan's own area. Every area gets its own comparisons: its own county, and its own
+-- comparison group (see area_group) or the plan's group without itself. Years: the plan's years, the year before them, and any other year the
 -- series has a value. A value is the total (gender T), not deleted; values before the
 -- indicator's from_year are not comparable: those rows stay, with null values and an
 -- unavailable_reason.
@@ -34,7 +35,9 @@ indicator AS (
         p.first_year,
         p.last_year,
         coalesce(gi.comparison_group_id, p.default_group_id) AS peer_group_id,
-        coalesce(gi.title, k.title, s.title, gi.series_id) AS kpi_title
+        coalesce(gi.title, k.title, s.title, gi.series_id) AS kpi_title,
+        -- A series states its unit; a Kolada title ends with it ("…, andel (%)").
+        coalesce(s.unit, nullif(regexp_extract(k.title, ',\s*([^,]+)$', 1), '')) AS unit
     FROM core.goal_indicator AS gi
     JOIN plan AS p USING (plan_id)
     LEFT JOIN core.kpi AS k ON k.id = gi.series_id
@@ -42,21 +45,57 @@ indicator AS (
 ),
 
 area AS (
-    SELECT p.plan_id, m.id AS municipality_id, m.title AS municipality_name
-    FROM plan AS p
+    SELECT
+        a.plan_id,
+        a.municipality_id,
+        m.title AS municipality_name,
+        -- A kommun's county is the region of its first two digits (1280 Malmö: 0012
+        -- Region Skåne); the plan may name its own area's county.
+        CASE
+            WHEN a.municipality_id = p.municipality_id AND p.county_id IS NOT NULL
+                THEN p.county_id
+            WHEN m.type = 'K' THEN c.id
+        END AS county_id
+    FROM (
+        SELECT p.plan_id, m.id AS municipality_id
+        FROM plan AS p
+        JOIN core.municipality AS m
+            ON m.type = CASE WHEN p.is_region_plan THEN 'L' ELSE 'K' END
+            AND m.id <> (SELECT id FROM riket)
+        UNION
+        SELECT plan_id, municipality_id FROM plan
+    ) AS a
+    JOIN plan AS p USING (plan_id)
+    LEFT JOIN core.municipality AS m ON m.id = a.municipality_id
+    LEFT JOIN core.municipality AS c
+        ON c.type = 'L' AND c.id = '00' || left(a.municipality_id, 2)
+        AND c.id <> (SELECT id FROM riket)
+),
+
+-- Kolada publishes "Liknande kommuner …" groups per kommun, one per kind and vintage
+-- ("Liknande kommuner grundskola, Vallentuna, 2024"). Such a group's title with its
+-- area's name taken out is the family's pattern: every area is compared with the group
+-- of the same family that bears its own name.
+group_family AS (
+    SELECT g.id AS group_id, replace(g.title, ', ' || m.title || ', ', ', {area}, ') AS pattern
+    FROM core.municipality_group AS g
     JOIN core.municipality AS m
-        ON m.type = CASE WHEN p.is_region_plan THEN 'L' ELSE 'K' END
-        AND m.id <> (SELECT id FROM riket)
-    UNION
-    SELECT p.plan_id, p.municipality_id, m.title
-    FROM plan AS p
-    LEFT JOIN core.municipality AS m ON m.id = p.municipality_id
+        ON g.title LIKE 'Liknande %' AND contains(g.title, ', ' || m.title || ', ')
 ),
 
 indicator_area AS (
-    SELECT i.ikey, a.municipality_id
+    SELECT
+        i.ikey,
+        a.municipality_id,
+        a.county_id,
+        -- The area's own group of the plan group's family, else the plan's group itself
+        -- (whose mean then leaves the area out); null where the family has none for it.
+        CASE WHEN f.pattern IS NULL THEN i.peer_group_id ELSE own.id END AS peer_group_id
     FROM indicator AS i
     JOIN area AS a USING (plan_id)
+    LEFT JOIN group_family AS f ON f.group_id = i.peer_group_id
+    LEFT JOIN core.municipality_group AS own
+        ON f.pattern IS NOT NULL AND own.title = replace(f.pattern, '{area}', a.municipality_name)
 ),
 
 -- Every value of every plan indicator, read once.
@@ -86,35 +125,33 @@ indicator_year AS (
     FROM series_value
 ),
 
--- Riket's and the county's values, per indicator and year.
+-- Riket's and every county's values, per indicator and year.
 reference AS (
-    SELECT
-        v.ikey,
-        v.year,
-        any_value(v.value) FILTER (WHERE v.municipality_id = (SELECT id FROM riket)) AS riket_value,
-        any_value(v.value) FILTER (WHERE v.municipality_id = i.county_id) AS county_value
-    FROM indicator_value AS v
-    JOIN indicator AS i USING (ikey)
-    WHERE v.municipality_id = (SELECT id FROM riket) OR v.municipality_id = i.county_id
-    GROUP BY v.ikey, v.year
+    SELECT ikey, municipality_id, year, value
+    FROM indicator_value
+    WHERE municipality_id = (SELECT id FROM riket)
+        OR municipality_id IN (SELECT county_id FROM area)
 ),
 
--- Unweighted mean of the comparison group's members, as Kolada computes a group's value.
-peer AS (
-    SELECT
-        i.ikey,
-        v.year,
-        avg(v.value) AS peer_value,
-        'medel av gruppens medlemmar (ovägt): ' || coalesce(any_value(g.title), i.peer_group_id)
-            || ', ' || count(*) || ' av ' || any_value(gs.members) || ' med värde' AS peer_basis
-    FROM indicator AS i
-    JOIN core.municipality_group_member AS gm ON gm.group_id = i.peer_group_id
-    JOIN indicator_value AS v ON v.ikey = i.ikey AND v.municipality_id = gm.member_id
-    LEFT JOIN core.municipality_group AS g ON g.id = i.peer_group_id
-    LEFT JOIN (
-        SELECT group_id, count(*) AS members FROM core.municipality_group_member GROUP BY group_id
-    ) AS gs ON gs.group_id = i.peer_group_id
-    GROUP BY i.ikey, i.peer_group_id, v.year
+-- Each comparison group's members with a value, per indicator and year: their sum and
+-- count, so that a member's "mean without itself" is (sum - own) / (count - 1).
+peer_group AS (
+    SELECT DISTINCT ikey, peer_group_id FROM indicator_area WHERE peer_group_id IS NOT NULL
+),
+
+group_size AS (
+    SELECT group_id, count(*) AS members
+    FROM core.municipality_group_member
+    WHERE group_id IN (SELECT peer_group_id FROM peer_group)
+    GROUP BY group_id
+),
+
+peer_sum AS (
+    SELECT pg.ikey, pg.peer_group_id, v.year, sum(v.value) AS total, count(*) AS valued
+    FROM peer_group AS pg
+    JOIN core.municipality_group_member AS gm ON gm.group_id = pg.peer_group_id
+    JOIN indicator_value AS v ON v.ikey = pg.ikey AND v.municipality_id = gm.member_id
+    GROUP BY pg.ikey, pg.peer_group_id, v.year
 ),
 
 -- The plan's areas' values, ranked among the areas with a value that year: 1 = best in
@@ -152,10 +189,17 @@ ranked AS (
         a.municipality_id,
         y.year,
         av.value,
-        r.riket_value,
-        r.county_value,
-        p.peer_value,
-        p.peer_basis,
+        r.value AS riket_value,
+        c.value AS county_value,
+        a.county_id,
+        a.peer_group_id,
+        -- The group's unweighted mean (as Kolada computes a group's value), leaving out
+        -- the area itself where it is a member with a value.
+        (ps.total - coalesce(own.value, 0)) / nullif(ps.valued - (own.value IS NOT NULL)::INTEGER, 0)
+            AS peer_value,
+        ps.valued - (own.value IS NOT NULL)::INTEGER AS peer_valued,
+        gs.members - (gm.member_id IS NOT NULL)::INTEGER AS peer_members,
+        gm.member_id IS NOT NULL AS peer_without_self,
         av.value - pv.value AS change_from_previous_year,
         av.rank,
         n.ranked_count,
@@ -167,8 +211,18 @@ ranked AS (
     LEFT JOIN area_value AS pv
         ON pv.ikey = y.ikey AND pv.year = y.year - 1 AND pv.municipality_id = a.municipality_id
     LEFT JOIN latest AS l ON l.ikey = y.ikey AND l.municipality_id = a.municipality_id
-    LEFT JOIN reference AS r ON r.ikey = y.ikey AND r.year = y.year
-    LEFT JOIN peer AS p ON p.ikey = y.ikey AND p.year = y.year
+    LEFT JOIN reference AS r
+        ON r.ikey = y.ikey AND r.year = y.year AND r.municipality_id = (SELECT id FROM riket)
+    LEFT JOIN reference AS c
+        ON c.ikey = y.ikey AND c.year = y.year AND c.municipality_id = a.county_id
+    LEFT JOIN peer_sum AS ps
+        ON ps.ikey = y.ikey AND ps.year = y.year AND ps.peer_group_id = a.peer_group_id
+    LEFT JOIN group_size AS gs ON gs.group_id = a.peer_group_id
+    LEFT JOIN core.municipality_group_member AS gm
+        ON gm.group_id = a.peer_group_id AND gm.member_id = a.municipality_id
+    LEFT JOIN area_value AS own
+        ON gm.member_id IS NOT NULL AND own.ikey = y.ikey AND own.year = y.year
+        AND own.municipality_id = a.municipality_id
     LEFT JOIN ranked_year AS n ON n.ikey = y.ikey AND n.year = y.year
 ),
 
@@ -178,14 +232,25 @@ described AS (
         i.goal_id,
         i.indicator_id,
         i.kpi_title,
+        i.unit,
         x.municipality_id,
         a.municipality_name,
         x.year,
         x.value,
         x.riket_value,
+        x.county_id,
         x.county_value,
-        CASE WHEN x.municipality_id = i.plan_municipality_id THEN x.peer_value END AS peer_value,
-        CASE WHEN x.municipality_id = i.plan_municipality_id THEN x.peer_basis END AS peer_basis,
+        x.peer_group_id,
+        g.title AS peer_group,
+        x.peer_value,
+        CASE
+            WHEN i.peer_group_id IS NULL THEN NULL
+            WHEN x.peer_group_id IS NULL
+                THEN 'ingen jämförelsegrupp av samma slag för området'
+            ELSE 'medel av gruppens medlemmar (ovägt): ' || g.title || ', '
+                || coalesce(x.peer_valued, 0) || ' av ' || coalesce(x.peer_members, 0)
+                || ' med värde' || CASE WHEN x.peer_without_self THEN ', utan området självt' ELSE '' END
+        END AS peer_basis,
         x.change_from_previous_year,
         x.rank,
         CASE WHEN i.direction IS NOT NULL THEN coalesce(x.ranked_count, 0) END AS ranked_count,
@@ -205,6 +270,7 @@ described AS (
     FROM ranked AS x
     JOIN indicator AS i USING (ikey)
     JOIN area AS a ON a.plan_id = i.plan_id AND a.municipality_id = x.municipality_id
+    LEFT JOIN core.municipality_group AS g ON g.id = x.peer_group_id
 ),
 
 coloured AS (
@@ -229,6 +295,28 @@ coloured AS (
         -- fills in the default for the direction).
         target_operator AS target_test
     FROM described
+),
+
+judged AS (
+    SELECT
+        *,
+        CASE
+            WHEN value IS NULL THEN NULL
+            WHEN target_kind IN ('value', 'compare') THEN CASE target_test
+                WHEN '>=' THEN value >= target_reference_value
+                WHEN '>' THEN value > target_reference_value
+                WHEN '<=' THEN value <= target_reference_value
+                WHEN '<' THEN value < target_reference_value
+                WHEN '=' THEN value = target_reference_value
+                WHEN '==' THEN value = target_reference_value
+            END
+            WHEN target_kind = 'rank' THEN rank <= target_value
+            WHEN target_kind = 'colour' AND colour <> 'grey' THEN CASE target_colour
+                WHEN 'green' THEN colour = 'green'
+                WHEN 'yellow' THEN colour IN ('green', 'yellow')
+            END
+        END AS target_met
+    FROM coloured
 )
 
 SELECT
@@ -236,40 +324,39 @@ SELECT
     goal_id,
     indicator_id,
     kpi_title,
+    unit,
     municipality_id,
     municipality_name,
     year,
     value,
     riket_value,
+    county_id,
     county_value,
+    peer_group_id,
+    peer_group,
     peer_value,
     peer_basis,
     change_from_previous_year,
     rank,
     ranked_count,
     colour,
+    CASE colour
+        WHEN 'green' THEN 'grön' WHEN 'yellow' THEN 'gul' WHEN 'red' THEN 'röd' ELSE 'grå'
+    END AS colour_label,
     direction,
     target_text AS target,
+    target_met,
     CASE
-        WHEN value IS NULL THEN NULL
-        WHEN target_kind IN ('value', 'compare') THEN CASE target_test
-            WHEN '>=' THEN value >= target_reference_value
-            WHEN '>' THEN value > target_reference_value
-            WHEN '<=' THEN value <= target_reference_value
-            WHEN '<' THEN value < target_reference_value
-            WHEN '=' THEN value = target_reference_value
-            WHEN '==' THEN value = target_reference_value
-        END
-        WHEN target_kind = 'rank' THEN rank <= target_value
-        WHEN target_kind = 'colour' AND colour <> 'grey' THEN CASE target_colour
-            WHEN 'green' THEN colour = 'green'
-            WHEN 'yellow' THEN colour IN ('green', 'yellow')
-        END
-    END AS target_met,
+        WHEN target_kind IS NULL THEN NULL
+        WHEN value IS NULL THEN 'värde saknas'
+        WHEN target_met IS NULL THEN 'ej bedömbart'
+        WHEN target_met THEN 'uppfyllt'
+        ELSE 'ej uppfyllt'
+    END AS target_result,
     is_latest,
     source AS source_kind,
     unavailable_reason
-FROM coloured;
+FROM judged;
 
 COMMENT ON TABLE mart.goal_indicator_status_base IS
     'Materialised body of the view mart.goal_indicator_status, rebuilt by every load. Query the view.';
