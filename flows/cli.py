@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+OFFLINE_HINT = (
+    "No network? `malbild demo` runs everything offline on sample data, and `check`, `kpis` "
+    "and `areas` work from a warehouse that holds a catalogue (--warehouse FILE)"
+)
+
 log = logging.getLogger("malbild")
 
 
@@ -48,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report_failure(exc: BaseException, *, debug: bool) -> int:
     """One clear line for the user; the traceback only with --debug."""
     from flows.pipeline import InputError
-    from sources.http import FetchError
+    from sources.http import FetchError, UnreachableError
     from warehouse.connection import WarehouseError
 
     if debug:
@@ -56,6 +61,9 @@ def report_failure(exc: BaseException, *, debug: bool) -> int:
     if isinstance(exc, InputError):
         print(f"malbild: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if isinstance(exc, UnreachableError):
+        print(f"malbild: {exc}. {OFFLINE_HINT}", file=sys.stderr)
+        return EXIT_FAILED
     if isinstance(exc, WarehouseError | FetchError):
         print(f"malbild: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -165,15 +173,28 @@ def refresh_request(
     )
 
 
-def start_refresh(request: RefreshRequest, *, sample_data: bool = False) -> RefreshResult:
-    """Record the run's start before Prefect does (a locked warehouse fails in a second,
-    not after Prefect's start-up), then run the flow."""
+def start_refresh(request: RefreshRequest) -> RefreshResult:
+    """Start the run before Prefect does, then run the flow.
+
+    Recording the start, reading and checking the plan and probing the sources take
+    seconds; Prefect's start-up takes 10-35 s. A locked warehouse, a bad plan or no
+    network is told before it.
+    """
     from dataclasses import replace
 
     from flows import pipeline
+    from sources.landing import RawStore
+
+    pipeline.begin_run(request)
+    store = RawStore(request.raw_dir)
+    warnings: list[str] = []
+    try:
+        pipeline.preflight(request, store, warnings)
+    except Exception as exc:
+        pipeline.end_run_failed(request, store, exc, warnings)
+        raise
     from flows.refresh import refresh
 
-    pipeline.begin_run(request, sample_data=sample_data)
     return refresh(replace(request, begun=True))
 
 
@@ -199,8 +220,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     with FakeKolada(**sample_kolada()) as kolada, FakeScbServer() as scb:
         request = refresh_request(args, kolada_url=kolada.base_url, scb_url=scb.base_url)
-        result = start_refresh(request, sample_data=True)
-    print(refresh_terminal_summary(result, sample_data=True))
+        result = start_refresh(request)
+    print(refresh_terminal_summary(result))
     print(f"Demo warehouse (sample data): {request.warehouse_path}")
     return EXIT_OK
 

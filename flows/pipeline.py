@@ -21,12 +21,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from sources.base import FetchContext, Source, SourceAnswers
-from sources.http import FetchError, Response
-from sources.kolada.series import fetch_catalogue
+from sources.base import FetchContext, Source, SourceAnswers, answers_from_landing
+from sources.http import FetchError, Response, probe
+from sources.kolada.series import catalogue_endpoint, catalogue_from_answers, fetch_catalogue
 from sources.landing import RawStore
 from sources.registry import SOURCES
-from transforms.catalogue import Catalogue
+from transforms.catalogue import EMPTY_CATALOGUE, Catalogue
 from transforms.checks import check_observations
 from transforms.derived import derived_observations, series_depending_on
 from transforms.goal_plan import (
@@ -37,16 +37,11 @@ from transforms.goal_plan import (
     validate_goal_plan,
 )
 from transforms.own import OwnFileError
+from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
 from transforms.schema import empty_observations
 from warehouse import queries
 from warehouse.connection import open_warehouse
-from warehouse.load import (
-    LoadCounts,
-    MartsStaleError,
-    RefreshBatch,
-    load_refresh,
-    mark_sample_data,
-)
+from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
 from warehouse.run_log import record_run_end, record_run_start
 
 log = logging.getLogger("malbild")
@@ -128,6 +123,7 @@ class RefreshResult:
     counts: LoadCounts
     warnings: list[str]
     summary: pl.DataFrame
+    sample_data: bool = False  # generated values (malbild demo), never real statistics
 
 
 def new_run_id() -> str:
@@ -190,6 +186,22 @@ def land_plan(store: RawStore, run_id: str, plan: PlanInput) -> None:
     )
 
 
+def read_landed_plan(store: RawStore, run_id: str, rows: Iterable[Mapping[str, Any]]) -> PlanInput:
+    """The goal plan a landed run was made with."""
+    for row in rows:
+        if row["kind"] == PLAN_KIND:
+            text = store.read_body(row["content_hash"]).decode("utf-8")
+            source = str(row["url"]).removeprefix("file://")
+            try:
+                parsed = parse_goal_plan(text, source)
+            except GoalPlanError as exc:
+                raise InputError(
+                    f"run {run_id}: its landed goal plan does not parse: {exc}"
+                ) from exc
+            return PlanInput(parsed, text, source, row["content_hash"])
+    raise InputError(f"run {run_id}: no goal plan was landed with it")
+
+
 def check_plan(plan: PlanInput, catalogue: Catalogue) -> None:
     """Check the plan against the catalogue; InputError lists every problem."""
     with bad_input():
@@ -207,11 +219,57 @@ def fetch_run_catalogue(
         catalogue = fetch_catalogue(request.kolada_url, store=store, run_id=request.run_id)
     except FetchError as exc:
         log.warning("Kolada's catalogue could not be fetched (%s): using the warehouse's", exc)
-        warnings.append(
-            "Kolada's catalogue was unreachable: the plan was checked against the warehouse's copy"
-        )
-        return RunCatalogue(warehouse_catalogue(request.warehouse_path, cause=exc), fresh=False)
+        return _warehouse_copy(request, warnings, cause=exc)
     return RunCatalogue(catalogue, fresh=True)
+
+
+def _warehouse_copy(
+    request: RefreshRequest, warnings: list[str], cause: Exception | None = None
+) -> RunCatalogue:
+    warnings.append(
+        "Kolada's catalogue was unreachable: the plan was checked against the warehouse's copy"
+    )
+    return RunCatalogue(warehouse_catalogue(request.warehouse_path, cause=cause), fresh=False)
+
+
+# -- before the run: everything that can refuse it in a few seconds ------------------------------
+
+
+def endpoints(plan: GoalPlan, context: FetchContext) -> list[str]:
+    """The addresses a run of the plan will ask: the catalogue's, and each source's."""
+    asked = [catalogue_endpoint(context.base_url("kolada"))]
+    asked += [url for source in sources_for(plan) if (url := source.endpoint(context))]
+    return list(dict.fromkeys(asked))
+
+
+def preflight(
+    request: RefreshRequest, store: RawStore, warnings: list[str]
+) -> tuple[PlanInput, RunCatalogue]:
+    """Read and land the plan, probe every address, fetch the catalogue, check the plan.
+
+    A bad plan is InputError and an unreachable host UnreachableError within seconds,
+    before any data is fetched (and, from the CLI, before Prefect starts).
+    """
+    plan = read_plan(request.plan_path)
+    land_plan(store, request.run_id, plan)
+    years = plan.plan.fetch_years(request.years)
+    for url in endpoints(plan.plan, fetch_context(request, None, EMPTY_CATALOGUE, years)):
+        probe(url)
+    catalogue = fetch_run_catalogue(request, store, warnings)
+    check_plan(plan, catalogue.catalogue)
+    return plan, catalogue
+
+
+def resume_preflight(
+    request: RefreshRequest, store: RawStore, warnings: list[str]
+) -> tuple[PlanInput, RunCatalogue]:
+    """What ``preflight`` found, read back from the run's landing (no request is repeated)."""
+    rows = store.manifest(request.run_id)
+    plan = read_landed_plan(store, request.run_id, rows)
+    landed = catalogue_from_answers(answers_from_landing(store, rows, "kolada"))
+    if landed is None:
+        return plan, _warehouse_copy(request, warnings)
+    return plan, RunCatalogue(landed, fresh=True)
 
 
 def warehouse_catalogue(warehouse_path: Path, cause: Exception | None = None) -> Catalogue:
@@ -244,7 +302,7 @@ def sources_for(plan: GoalPlan) -> list[Source]:
 
 
 def fetch_context(
-    request: RefreshRequest, store: RawStore, catalogue: Catalogue, years: Sequence[int]
+    request: RefreshRequest, store: RawStore | None, catalogue: Catalogue, years: Sequence[int]
 ) -> FetchContext:
     return FetchContext(
         run_id=request.run_id,
@@ -352,10 +410,20 @@ def build_batch(
     observations: pl.DataFrame,
     responses: Sequence[Mapping[str, Any]],
 ) -> RefreshBatch:
-    """Everything one run loads, in one transaction."""
+    """Everything one run loads, in one transaction.
+
+    A run whose answers are generated sample data (the fakes say so in a header, and the
+    landing keeps it) loads every observation with source ``sample`` and every series
+    attributed as sample data: the label travels with the data, rebuilds included.
+    """
     frames = goal_plan_frames(
         plan.plan, run_id=run_id, source_file=plan.source_file, content_hash=plan.content_hash
     )
+    if is_sample_run(responses):
+        observations = observations.with_columns(source=pl.lit(SAMPLE_SOURCE))
+        frames["series"] = frames["series"].with_columns(
+            attribution=pl.lit(ATTRIBUTION[SAMPLE_SOURCE])
+        )
     frames["goal_indicator"] = frames["goal_indicator"].with_columns(
         pl.col("series_id")
         .replace_strict(dict(unavailable), default=None, return_dtype=pl.String)
@@ -387,6 +455,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> tuple[Loa
         return exc.counts, [str(exc)]
 
 
+def is_sample_run(responses: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether any answer of the run was generated sample data (never real statistics)."""
+    return any(row.get("sample") for row in responses)
+
+
 # -- the run log --------------------------------------------------------------------------------
 
 
@@ -404,32 +477,31 @@ def requests_by_kind(responses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def begin_run(request: RefreshRequest, *, sample_data: bool = False) -> None:
+def begin_run(request: RefreshRequest) -> None:
     """Record the refresh as started (a locked warehouse stops it here, before any fetch).
 
     This first open of the run also brings an old warehouse up to date.
     """
     with open_warehouse(request.warehouse_path) as con:
-        if sample_data:
-            mark_sample_data(con)
         record_run_start(
             con, request.run_id, "refresh", request.plan_path.stem, request.parameters()
         )
 
 
 def end_run_failed(
-    warehouse_path: Path,
-    run_id: str,
-    status: str,
-    *,
-    requests_made: int,
-    warnings: Sequence[str],
-    error: str,
+    request: RefreshRequest, store: RawStore, error: Exception, warnings: Sequence[str]
 ) -> None:
-    """Record a run that failed or was refused, in its own transaction."""
-    with open_warehouse(warehouse_path) as con:
+    """Record a run that failed (or was refused: bad input), in its own transaction."""
+    status = "refused" if isinstance(error, InputError) else "failed"
+    requests = sum(requests_by_kind(landed_responses(store, request.run_id)).values())
+    with open_warehouse(request.warehouse_path) as con:
         record_run_end(
-            con, run_id, status, requests_made=requests_made, warnings=warnings, error=error
+            con,
+            request.run_id,
+            status,
+            requests_made=requests,
+            warnings=warnings,
+            error=f"{type(error).__name__}: {error}",
         )
 
 

@@ -4,23 +4,20 @@ through the same source interface and steps a refresh uses, without the network.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from flows.pipeline import (
     NOT_RESPONSES,
-    PLAN_KIND,
     InputError,
-    PlanInput,
     RunCatalogue,
     build_batch,
     catalogue_in,
     load_batch,
     new_run_id,
     plan_observations,
+    read_landed_plan,
     sources_for,
     unavailable_series,
 )
@@ -28,28 +25,11 @@ from sources.base import answers_from_landing
 from sources.kolada.series import catalogue_from_answers
 from sources.landing import RawStore
 from sources.registry import SOURCES
-from transforms.goal_plan import GoalPlanError, parse_goal_plan
 from warehouse.connection import open_warehouse
 from warehouse.load import LoadCounts, RefreshBatch
 from warehouse.run_log import record_run_end, record_run_start
 
 log = logging.getLogger("malbild")
-
-
-def read_landed_plan(store: RawStore, run_id: str, rows: Iterable[Mapping[str, Any]]) -> PlanInput:
-    """The goal plan a landed run was made with."""
-    for row in rows:
-        if row["kind"] == PLAN_KIND:
-            text = store.read_body(row["content_hash"]).decode("utf-8")
-            source = str(row["url"]).removeprefix("file://")
-            try:
-                parsed = parse_goal_plan(text, source)
-            except GoalPlanError as exc:
-                raise InputError(
-                    f"run {run_id}: its landed goal plan does not parse: {exc}"
-                ) from exc
-            return PlanInput(parsed, text, source, row["content_hash"])
-    raise InputError(f"run {run_id}: no goal plan was landed with it")
 
 
 def replay_run(

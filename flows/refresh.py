@@ -15,7 +15,6 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import pipeline
 from flows.pipeline import (
-    InputError,
     PlanInput,
     RefreshRequest,
     RefreshResult,
@@ -28,24 +27,29 @@ from transforms.goal_plan import GoalPlan
 from warehouse.load import LoadCounts, RefreshBatch
 
 
-@task(name="fetch catalogue", cache_policy=NO_CACHE)
-def catalogue_step(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RunCatalogue:
-    found = pipeline.fetch_run_catalogue(request, store, warnings)
+@task(name="preflight", cache_policy=NO_CACHE)
+def preflight_step(
+    request: RefreshRequest, store: RawStore, warnings: list[str]
+) -> tuple[PlanInput, RunCatalogue]:
+    """Read the plan, probe the sources, fetch the catalogue, check the plan.
+
+    `malbild run` does this before Prefect starts; the flow then reads what it found
+    back from the run's landing.
+    """
+    if request.begun:
+        plan, found = pipeline.resume_preflight(request, store, warnings)
+    else:
+        plan, found = pipeline.preflight(request, store, warnings)
     catalogue = found.catalogue
     get_run_logger().info(
-        "Kolada catalogue%s: %d KPIs, %d areas, %d groups",
+        "Plan %s is valid against Kolada's catalogue%s: %d KPIs, %d areas, %d groups",
+        plan.plan.id,
         "" if found.fresh else " (the warehouse's copy)",
         catalogue.kpis.height,
         catalogue.municipalities.height,
         catalogue.groups.height,
     )
-    return found
-
-
-@task(name="check plan", cache_policy=NO_CACHE)
-def plan_check_step(plan: PlanInput, catalogue: RunCatalogue) -> None:
-    pipeline.check_plan(plan, catalogue.catalogue)
-    get_run_logger().info("Plan %s is valid against Kolada's catalogue", plan.plan.id)
+    return plan, found
 
 
 @task(name="fetch", task_run_name="fetch {source.name}", cache_policy=NO_CACHE)
@@ -102,16 +106,7 @@ def refresh(request: RefreshRequest) -> RefreshResult:
     try:
         result = _refresh(request, store, warnings)
     except Exception as exc:
-        pipeline.end_run_failed(
-            request.warehouse_path,
-            request.run_id,
-            "refused" if isinstance(exc, InputError) else "failed",
-            requests_made=sum(
-                pipeline.requests_by_kind(pipeline.landed_responses(store, request.run_id)).values()
-            ),
-            warnings=warnings,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        pipeline.end_run_failed(request, store, exc, warnings)
         raise
     logger = get_run_logger()
     for warning in result.warnings:
@@ -123,10 +118,7 @@ def refresh(request: RefreshRequest) -> RefreshResult:
 
 
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:
-    plan = pipeline.read_plan(request.plan_path)
-    pipeline.land_plan(store, request.run_id, plan)
-    catalogue = catalogue_step(request, store, warnings)
-    plan_check_step(plan, catalogue)
+    plan, catalogue = preflight_step(request, store, warnings)
 
     years = plan.plan.fetch_years(request.years)
     year_range = (years[0], years[-1])
@@ -156,4 +148,5 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         counts=counts,
         warnings=list(warnings),
         summary=summary,
+        sample_data=pipeline.is_sample_run(responses),
     )

@@ -6,6 +6,7 @@ import polars as pl
 
 from flows.pipeline import RefreshResult
 
+SAMPLE_LABEL = "SAMPLE DATA (generated values, not real statistics)"
 STATUS_ORDER = ("uppfyllt", "delvis uppfyllt", "ej uppfyllt", "underlag saknas")
 
 
@@ -24,6 +25,7 @@ def refresh_markdown(result: RefreshResult) -> str:
     lines = [
         f"# malbild refresh `{result.run_id}`",
         "",
+        *([f"**{SAMPLE_LABEL}**", ""] if result.sample_data else []),
         f"- Plan: `{result.plan_id}`, years {result.years[0]}–{result.years[1]}",
         f"- Requests: {result.requests_made} ({kinds})",
         f"- Observations fetched: {result.observations:,}",
@@ -46,9 +48,9 @@ def refresh_markdown(result: RefreshResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def refresh_terminal_summary(result: RefreshResult, *, sample_data: bool = False) -> str:
+def refresh_terminal_summary(result: RefreshResult) -> str:
     """A few lines for the end of `malbild run`."""
-    label = "SAMPLE DATA (generated values, not real statistics) — " if sample_data else ""
+    label = SAMPLE_LABEL + " — " if result.sample_data else ""
     lines = [
         f"{label}run {result.run_id}: plan {result.plan_id}, "
         f"years {result.years[0]}–{result.years[1]}",

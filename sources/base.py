@@ -7,6 +7,10 @@ A refresh asks each registered source (``sources/registry.py``):
    could not provide and why; the answers come back as landed (manifest row + body);
 3. ``observations(plan, answers, catalogue)``: landed answers → tidy observations.
 
+Before a run, ``endpoint(context)`` names the address it will ask (probed, so an
+unreachable host fails in a second), and ``malbild check`` asks ``check(plan, context)``
+what the source cannot provide, without fetching data.
+
 ``malbild rebuild`` reads the same answers back from the raw landing
 (``answers_from_landing``) and calls step 3 alone, so a run and its replay share every
 line of parsing.
@@ -25,7 +29,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from sources.http import Response
-from sources.landing import RawStore
+from sources.landing import RawStore, split_label
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import GoalPlan
 
@@ -75,7 +79,7 @@ class FetchContext:
     """What a source needs to fetch for one run."""
 
     run_id: str
-    store: RawStore
+    store: RawStore | None  # None: nothing is landed (malbild check)
     years: Sequence[int]
     catalogue: Catalogue
     plan_dir: Path
@@ -95,6 +99,14 @@ class Source(Protocol):
         """The plan's series this source provides, in plan order."""
         ...
 
+    def endpoint(self, context: FetchContext) -> str | None:
+        """The base URL the source will ask; None for one that reads local files."""
+        ...
+
+    def check(self, plan: GoalPlan, context: FetchContext) -> dict[str, str]:
+        """The plan's series this source cannot provide, and why, without fetching data."""
+        ...
+
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
         """Fetch and land everything the plan needs of this source."""
         ...
@@ -109,20 +121,37 @@ class Source(Protocol):
 class AnswerCollector:
     """Collects a source's landed answers as its client lands them (``HttpClient.on_response``)."""
 
-    def __init__(self, store: RawStore, run_id: str, source: str):
+    def __init__(self, store: RawStore | None, run_id: str, source: str):
         self.store, self.run_id, self.source = store, run_id, source
         self.answers: list[LandedAnswer] = []
         self._lock = threading.Lock()
 
     def __call__(self, response: Response) -> None:
-        row = self.store.land_labelled(response, run_id=self.run_id, source=self.source)
+        if self.store is None:
+            row = labelled_row(response, self.source)
+        else:
+            row = self.store.land_labelled(response, run_id=self.run_id, source=self.source)
         with self._lock:
             self.answers.append(LandedAnswer(row, response.body))
 
     def result(self, unavailable: Mapping[str, str]) -> SourceAnswers:
         """The collected answers, with the unavailable series landed as a note."""
-        land_unavailable(self.store, self.run_id, self.source, unavailable)
+        if self.store is not None:
+            land_unavailable(self.store, self.run_id, self.source, unavailable)
         return SourceAnswers(self.source, list(self.answers), dict(unavailable))
+
+
+def labelled_row(response: Response, source: str) -> dict[str, Any]:
+    """The manifest line an answer would be landed with (for answers not landed)."""
+    kind, tag = split_label(response.label)
+    return {
+        "source": source,
+        "kind": kind,
+        "url": response.url,
+        "status": response.status,
+        "content_hash": response.content_hash,
+        "tag": tag,
+    }
 
 
 def land_unavailable(

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +24,10 @@ _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 # The kind of an answer whose request carried no label; every client labels its own.
 UNLABELLED = "other"
+
+# The header malbild's fake servers send with generated values (fakes/): an answer that
+# carries it is landed as sample data, and everything made from it stays labelled so.
+SAMPLE_HEADER = "X-Malbild-Sample-Data"
 
 # Level 6 (zlib's default) packs JSON nearly as tight as 9 at a fraction of the time.
 _COMPRESSLEVEL = 6
@@ -44,6 +48,8 @@ class LandedResponse(Protocol):
     def request_body(self) -> bytes | None: ...
     @property
     def fetched_at(self) -> Any: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
     @property
     def label(self) -> dict[str, Any] | None: ...
 
@@ -88,6 +94,8 @@ class RawStore:
         }
         if tag:
             row["tag"] = tag
+        if is_sample(response.headers):
+            row["sample"] = True
         line = json.dumps(row, ensure_ascii=False) + "\n"
         with self._lock:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -99,9 +107,8 @@ class RawStore:
         self, response: LandedResponse, *, run_id: str, source: str
     ) -> dict[str, Any]:
         """Land an answer under its request's label: ``kind``, and the rest as its tag."""
-        label = dict(response.label or {})
-        kind = str(label.pop("kind", UNLABELLED))
-        return self.land(response, run_id=run_id, source=source, kind=kind, tag=label)
+        kind, tag = split_label(response.label)
+        return self.land(response, run_id=run_id, source=source, kind=kind, tag=tag)
 
     def recorder(self, run_id: str, source: str) -> Callable[[LandedResponse], None]:
         """An ``HttpClient.on_response`` callback landing every answer under its label."""
@@ -182,6 +189,17 @@ class RawStore:
 
     def _completed_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.completed"
+
+
+def split_label(label: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A request's label as the manifest's kind and the answer's tag."""
+    tag = dict(label or {})
+    return str(tag.pop("kind", UNLABELLED)), tag
+
+
+def is_sample(headers: Mapping[str, str]) -> bool:
+    """Whether an answer's headers say its values are generated sample data."""
+    return any(name.lower() == SAMPLE_HEADER.lower() for name in headers)
 
 
 def _check_run_id(run_id: str) -> None:

@@ -6,9 +6,13 @@ import requests
 
 from sources.http import (
     FetchError,
+    HttpClient,
     IntervalLimiter,
     Response,
+    RetryPolicy,
     SlidingWindowLimiter,
+    UnreachableError,
+    probe,
     retry_after_seconds,
 )
 from tests.kolada_fixtures import FakeClock, answer, scripted_http, session_urls
@@ -212,3 +216,35 @@ def test_sliding_window_limiter_adopts_reconfigured_limits():
     assert clock.sleeps == []
     limiter.acquire()
     assert sum(clock.sleeps) == pytest.approx(10.0)
+
+
+def test_a_host_whose_name_does_not_resolve_fails_after_one_retry_naming_it():
+    import time
+
+    http = HttpClient(policy=RetryPolicy(max_attempts=8, base_delay=0.01, max_total_seconds=60))
+    started = time.monotonic()
+
+    with pytest.raises(UnreachableError, match=r"cannot reach nowhere\.invalid: its name"):
+        http.get("http://nowhere.invalid/v3/kpi")
+
+    assert http.requests_made == 2
+    assert time.monotonic() - started < 5
+
+
+def test_a_refused_connection_fails_after_one_retry_naming_the_host():
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    http = HttpClient(policy=RetryPolicy(max_attempts=8, base_delay=0.01, max_total_seconds=60))
+
+    with pytest.raises(UnreachableError, match=r"cannot reach 127\.0\.0\.1: it refuses"):
+        http.get(f"http://127.0.0.1:{port}/v3/kpi")
+
+    assert http.requests_made == 2
+
+
+def test_probe_tells_an_unreachable_host_without_sending_a_request():
+    with pytest.raises(UnreachableError, match=r"cannot reach nowhere\.invalid"):
+        probe("https://nowhere.invalid/v3")

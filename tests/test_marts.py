@@ -16,7 +16,7 @@ import pytest
 
 from tests.warehouse_data import mart_batch
 from warehouse.connection import open_warehouse
-from warehouse.load import MartsStaleError, load_refresh, mark_sample_data
+from warehouse.load import MartsStaleError, load_refresh
 from warehouse.queries import read_goal_indicator_status, read_goal_summary
 
 
@@ -233,10 +233,12 @@ def test_target_text_and_source(con: duckdb.DuckDBPyConnection) -> None:
     assert (row["target"], row["source"]) == ("högst 5", "Källa: Kolada")
 
 
-def test_a_sample_data_warehouse_says_so_in_the_source(tmp_path: Path) -> None:
+def test_values_loaded_as_sample_data_say_so_in_the_source(tmp_path: Path) -> None:
+    batch = mart_batch()
+    assert batch.observations is not None
+    batch.observations = batch.observations.with_columns(source=pl.lit("sample"))
     with open_warehouse(tmp_path / "demo.duckdb") as demo:
-        mark_sample_data(demo)
-        load_refresh(demo, mart_batch())
+        load_refresh(demo, batch)
         sources = set(read_goal_indicator_status(demo, "p")["source"])
     assert sources == {"Exempeldata: genererade värden, inte statistik"}
 

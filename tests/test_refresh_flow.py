@@ -429,10 +429,17 @@ def test_scb_indicator_is_ranked_and_a_missing_table_leaves_it_unavailable(
     assert time.monotonic() - started < 120
 
 
-def test_demo_labels_everything_as_sample_data(prefect_harness, tmp_path: Path):
+def test_demo_labels_everything_as_sample_data_even_after_a_rebuild(
+    prefect_harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     warehouse = tmp_path / "demo.duckdb"
-
     assert main(["demo", "--warehouse", str(warehouse), "--years", "2023-2024"]) == 0
+    assert "SAMPLE DATA" in capsys.readouterr().out
+    rebuilt = tmp_path / "rebuilt" / "rebuilt.duckdb"
+    assert main(["rebuild", "--warehouse", str(rebuilt), "--raw-dir", str(tmp_path / "raw")]) == 0
 
-    sources = query(warehouse, "SELECT DISTINCT source FROM mart.goal_indicator_status")
-    assert sources == [("Exempeldata: genererade värden, inte statistik",)]
+    sample = "Exempeldata: genererade värden, inte statistik"
+    for path in (warehouse, rebuilt):
+        assert query(path, "SELECT DISTINCT source FROM mart.goal_indicator_status") == [(sample,)]
+        assert query(path, "SELECT DISTINCT source FROM core.observation") == [("sample",)]
+        assert query(path, "SELECT DISTINCT attribution FROM core.series") == [(sample,)]

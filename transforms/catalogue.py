@@ -40,6 +40,15 @@ class Catalogue:
     group_members: pl.DataFrame
 
 
+# A catalogue with no rows, for steps that need none (probing a plan's addresses).
+EMPTY_CATALOGUE = Catalogue(
+    kpis=pl.DataFrame(),
+    municipalities=pl.DataFrame(),
+    groups=pl.DataFrame(),
+    group_members=pl.DataFrame(),
+)
+
+
 def fold_text(text: str) -> str:
     """Lower case without diacritics: the form searches compare."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -24,3 +24,7 @@ ATTRIBUTION: dict[str, str] = {
     "own": "Kommunens egna uppgifter",
     "sample": "Exempeldata: genererade värden, inte statistik",
 }
+
+# The source of observations made from generated sample values (malbild demo, the fakes):
+# whatever source served them, they are not its statistics.
+SAMPLE_SOURCE = "sample"

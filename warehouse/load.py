@@ -464,12 +464,3 @@ class MartsStaleError(RuntimeError):
     def __init__(self, message: str, counts: LoadCounts):
         super().__init__(message)
         self.counts = counts
-
-
-def mark_sample_data(con: duckdb.DuckDBPyConnection) -> None:
-    """Label the warehouse as holding generated sample values (the marts' source says so)."""
-    with transaction(con):
-        con.execute(
-            "INSERT OR REPLACE INTO core.warehouse_info (key, value)"
-            " VALUES ('sample_data', 'generated values, not real statistics')"
-        )

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from sources.base import AnswerCollector, FetchContext, SourceAnswers
+from sources.kolada import settings
 from sources.kolada.client import KoladaClient, kolada_http_client
 from sources.landing import RawStore
 from transforms.catalogue import Catalogue
@@ -31,6 +32,13 @@ class KoladaSource:
 
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return plan_kpi_ids(plan)
+
+    def endpoint(self, context: FetchContext) -> str | None:
+        return catalogue_endpoint(context.base_url(self.name))
+
+    def check(self, plan: GoalPlan, context: FetchContext) -> dict[str, str]:
+        # Kolada's ids are checked against its catalogue (transforms.goal_plan.validation).
+        return {}
 
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
         collector = AnswerCollector(context.store, context.run_id, self.name)
@@ -67,6 +75,11 @@ def fetch_catalogue(
             "municipality_groups": client.municipality_groups(),
         }
     )
+
+
+def catalogue_endpoint(base_url: str | None) -> str:
+    """The address the catalogue (and every Kolada request) goes to."""
+    return base_url or settings.base_url()
 
 
 def catalogue_from_answers(answers: SourceAnswers) -> Catalogue | None:

@@ -28,6 +28,14 @@ class OwnFileSource:
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return [series_id for series_id, spec in plan.series.items() if spec.file is not None]
 
+    def endpoint(self, context: FetchContext) -> str | None:
+        return None
+
+    def check(self, plan: GoalPlan, context: FetchContext) -> dict[str, str]:
+        """Read and parse every file: a bad one raises OwnFileError naming the cell."""
+        self.observations(plan, self.fetch(plan, context), context.catalogue)
+        return {}
+
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
         collector = AnswerCollector(context.store, context.run_id, self.name)
         for own in plan_files(plan, context.plan_dir):

@@ -18,6 +18,7 @@ import polars as pl
 
 from sources.base import AnswerCollector, FetchContext, LandedAnswer, SourceAnswers
 from sources.http import HttpClient
+from sources.scb import settings
 from sources.scb.client import ScbApiError, ScbClient
 from sources.scb.planning import ScbSelectionError
 from transforms.catalogue import Catalogue
@@ -107,27 +108,22 @@ class ScbSource:
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return [series_id for series_id, spec in plan.series.items() if spec.scb is not None]
 
+    def endpoint(self, context: FetchContext) -> str | None:
+        return context.base_url(self.name) or settings.base_url()
+
+    def check(self, plan: GoalPlan, context: FetchContext) -> dict[str, str]:
+        """Every segment's table, content and codes against the table's metadata."""
+        collector = AnswerCollector(None, context.run_id, self.name)
+        _, unavailable = _checked_segments(plan, self._client(context, collector))
+        return unavailable
+
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
         """Check every segment against its table first, then fetch the available ones."""
         collector = AnswerCollector(context.store, context.run_id, self.name)
         if not self.series_ids(plan):
             return collector.result({})
-        client = ScbClient(context.base_url(self.name), http=HttpClient(on_response=collector))
-        unavailable: dict[str, str] = {}
-        checked: list[tuple[PlannedSegment, TableRoles, dict[str, Any]]] = []
-        for planned in planned_segments(plan):
-            if planned.series_id in unavailable:
-                continue
-            try:
-                metadata = client.table_metadata(planned.segment.table)
-                roles = _roles(planned, metadata)
-                everything = segment_selection(planned, roles, metadata, None)
-                assert everything is not None  # None only when years are given
-                client.resolve(planned.segment.table, everything)
-            except (ScbApiError, ScbSelectionError) as exc:
-                unavailable[planned.series_id] = _reason(exc, planned)
-                continue
-            checked.append((planned, roles, metadata))
+        client = self._client(context, collector)
+        checked, unavailable = _checked_segments(plan, client)
         for planned, roles, metadata in checked:
             if planned.series_id in unavailable:
                 continue
@@ -141,6 +137,9 @@ class ScbSource:
                     raise
                 unavailable[planned.series_id] = _reason(exc, planned)
         return collector.result(unavailable)
+
+    def _client(self, context: FetchContext, collector: AnswerCollector) -> ScbClient:
+        return ScbClient(context.base_url(self.name), http=HttpClient(on_response=collector))
 
     def observations(
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
@@ -180,6 +179,29 @@ class ScbSource:
             ]
             frames.append(stitch_segments(segments))
         return pl.concat(frames) if frames else empty_observations()
+
+
+def _checked_segments(
+    plan: GoalPlan, client: ScbClient
+) -> tuple[list[tuple[PlannedSegment, TableRoles, dict[str, Any]]], dict[str, str]]:
+    """The segments whose table has their content and codes, with the table's roles and
+    metadata; and the series SCB cannot provide, with SCB's reason."""
+    unavailable: dict[str, str] = {}
+    checked: list[tuple[PlannedSegment, TableRoles, dict[str, Any]]] = []
+    for planned in planned_segments(plan):
+        if planned.series_id in unavailable:
+            continue
+        try:
+            metadata = client.table_metadata(planned.segment.table)
+            roles = _roles(planned, metadata)
+            everything = segment_selection(planned, roles, metadata, None)
+            assert everything is not None  # None only when years are given
+            client.resolve(planned.segment.table, everything)
+        except (ScbApiError, ScbSelectionError) as exc:
+            unavailable[planned.series_id] = _reason(exc, planned)
+            continue
+        checked.append((planned, roles, metadata))
+    return checked, unavailable
 
 
 def _roles(planned: PlannedSegment, metadata: Mapping[str, Any]) -> TableRoles:

@@ -3,18 +3,15 @@
 -- The rows are computed at load time into mart.goal_indicator_status_base
 -- (sql/marts/build/goal_indicator_status_base.sql says how: areas, years, comparisons,
 -- ranks, colours, targets); this view adds the attribution from core.attribution
--- (transforms/rules.py), which says "Exempeldata" in a warehouse of generated sample values.
+-- (transforms/rules.py). Rows computed from generated sample values have source_kind
+-- 'sample', so they say "Exempeldata" wherever they are loaded or rebuilt.
 CREATE OR REPLACE VIEW mart.goal_indicator_status AS
 SELECT
     base.* EXCLUDE (source_kind, unavailable_reason),
-    coalesce(sample.text, attribution.text) AS source,
+    attribution.text AS source,
     base.unavailable_reason
 FROM mart.goal_indicator_status_base AS base
-LEFT JOIN core.attribution AS attribution ON attribution.kind = base.source_kind
-LEFT JOIN (
-    SELECT text FROM core.attribution
-    WHERE kind = 'sample' AND EXISTS (SELECT 1 FROM core.warehouse_info WHERE key = 'sample_data')
-) AS sample ON true;
+LEFT JOIN core.attribution AS attribution ON attribution.kind = base.source_kind;
 
 COMMENT ON VIEW mart.goal_indicator_status IS
     'Per plan, mål, indikator, område och år: värde, jämförelser, rang, färg och målvärde. '

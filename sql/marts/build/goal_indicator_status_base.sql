@@ -105,6 +105,7 @@ series_value AS (
         o.municipality_id,
         o.year,
         o.value,
+        o.source,
         o.year >= coalesce(i.from_year, o.year) AS comparable
     FROM indicator AS i
     JOIN core.observation AS o ON o.series_id = i.series_id
@@ -262,7 +263,9 @@ described AS (
         i.target_reference,
         i.target_colour,
         i.target_text,
-        i.source,
+        -- A plan run on generated sample values is labelled so on every row, whatever
+        -- the indicator's source.
+        CASE WHEN sample.plan_id IS NOT NULL THEN 'sample' ELSE i.source END AS source,
         coalesce(
             i.unavailable_reason,
             CASE WHEN x.year < i.from_year THEN 'ej jämförbart före ' || i.from_year END
@@ -271,6 +274,12 @@ described AS (
     JOIN indicator AS i USING (ikey)
     JOIN area AS a ON a.plan_id = i.plan_id AND a.municipality_id = x.municipality_id
     LEFT JOIN core.municipality_group AS g ON g.id = x.peer_group_id
+    LEFT JOIN (
+        SELECT DISTINCT i.plan_id
+        FROM series_value AS v
+        JOIN indicator AS i USING (ikey)
+        WHERE v.source = 'sample'
+    ) AS sample ON sample.plan_id = i.plan_id
 ),
 
 coloured AS (
