@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -108,8 +109,9 @@ class Response:
     # the raw landing files the answer under it, so no one guesses it from the URL.
     label: dict[str, Any] | None = None
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
+        """sha256 of the body, computed once (the landing and the transforms share it)."""
         return hashlib.sha256(self.body).hexdigest()
 
 
