@@ -235,6 +235,26 @@ def _warehouse_copy(
 # -- before the run: everything that can refuse it in a few seconds ------------------------------
 
 
+def years_to_fetch(request: RefreshRequest, plan: GoalPlan) -> list[int]:
+    """`--years` exactly; else the plan's years, with the year before them (the baseline
+    for change from the previous year) only when the warehouse lacks it for some series.
+
+    A plan with a pct_change series always fetches it: that formula is computed from the
+    run's own values, the year before included.
+    """
+    years = list(plan.fetch_years(request.years))
+    needs_baseline = any(
+        spec.derived is not None and spec.derived.formula == "pct_change"
+        for spec in plan.series.values()
+    )
+    if request.years is not None or needs_baseline or not request.warehouse_path.exists():
+        return years
+    wanted = plan.fetched_series_ids()
+    with open_warehouse(request.warehouse_path, read_only=True) as con:
+        present = queries.read_series_with_values_in_year(con, wanted, plan.baseline_year)
+    return [year for year in years if year != plan.baseline_year or set(wanted) - present]
+
+
 def endpoints(plan: GoalPlan, context: FetchContext) -> list[str]:
     """The addresses a run of the plan will ask: the catalogue's, and each source's."""
     asked = [catalogue_endpoint(context.base_url("kolada"))]
@@ -252,12 +272,36 @@ def preflight(
     """
     plan = read_plan(request.plan_path)
     land_plan(store, request.run_id, plan)
-    years = plan.plan.fetch_years(request.years)
+    years = plan.plan.fetch_years(request.years)  # the probe needs no exact years
     for url in endpoints(plan.plan, fetch_context(request, None, EMPTY_CATALOGUE, years)):
         probe(url)
     catalogue = fetch_run_catalogue(request, store, warnings)
     check_plan(plan, catalogue.catalogue)
     return plan, catalogue
+
+
+@dataclass
+class PlanCheck:
+    """What `malbild check` found beyond the plan file: per source, the series it cannot
+    provide (with why), and the sources it could not ask."""
+
+    problems: dict[str, str] = field(default_factory=dict)
+    not_checked: dict[str, str] = field(default_factory=dict)
+
+
+def check_sources(plan: PlanInput, catalogue: Catalogue, request: RefreshRequest) -> PlanCheck:
+    """Ask every source of the plan what it cannot provide (SCB: tables, content codes,
+    selected variables; own files: every cell), without fetching data or landing."""
+    found = PlanCheck()
+    years = plan.plan.fetch_years(request.years)
+    context = fetch_context(request, None, catalogue, years)
+    for source in sources_for(plan.plan):
+        try:
+            with bad_input():
+                found.problems.update(source.check(plan.plan, context))
+        except FetchError as exc:
+            found.not_checked[source.name] = str(exc)
+    return found
 
 
 def resume_preflight(

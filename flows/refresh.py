@@ -120,7 +120,7 @@ def refresh(request: RefreshRequest) -> RefreshResult:
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:
     plan, catalogue = preflight_step(request, store, warnings)
 
-    years = plan.plan.fetch_years(request.years)
+    years = pipeline.years_to_fetch(request, plan.plan)
     year_range = (years[0], years[-1])
     context = pipeline.fetch_context(request, store, catalogue.catalogue, years)
     futures = [

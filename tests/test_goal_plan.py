@@ -718,5 +718,5 @@ def test_fetch_years_adds_the_year_before_the_plan():
     assert list(parse(plan_text()).fetch_years(None)) == [2023, 2024, 2025, 2026]
 
 
-def test_fetch_years_override_replaces_the_plan_years():
-    assert list(parse(plan_text()).fetch_years((2018, 2020))) == [2017, 2018, 2019, 2020]
+def test_fetch_years_override_is_taken_exactly():
+    assert list(parse(plan_text()).fetch_years((2018, 2020))) == [2018, 2019, 2020]

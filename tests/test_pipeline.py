@@ -216,3 +216,45 @@ def test_markdown_summary_reports_requests_rows_warnings_and_latest_goal_status(
     assert "| tillvaxt | 2024 | uppfyllt | 2 | 0 | 0 | 0 | 1 | 0 |" in markdown
     assert "- N15507: no values for 0115" in markdown
     assert latest_goal_rows(summary)["year"].to_list() == [2024]
+
+
+def test_years_given_are_fetched_exactly(tmp_path: Path):
+    request = pipeline.RefreshRequest(
+        tmp_path / "p.yaml", tmp_path / "w.duckdb", tmp_path / "raw", years=(2000, 2024)
+    )
+
+    assert pipeline.years_to_fetch(request, plan_input().plan) == list(range(2000, 2025))
+
+
+def test_the_year_before_is_fetched_only_when_the_warehouse_lacks_it(tmp_path: Path):
+    from tests.warehouse_data import observations as observation_rows
+    from warehouse.connection import open_warehouse
+    from warehouse.load import RefreshBatch, load_refresh
+
+    plan = parse_goal_plan(
+        PLAN.replace(
+            "  scb:change:\n    derived: {formula: pct_change, of: scb:population}\n", ""
+        ).replace(
+            "{series: scb:change, direction: none}", "{series: scb:population, direction: none}"
+        ),
+        "t.yaml",
+    )
+    warehouse = tmp_path / "w.duckdb"
+    request = pipeline.RefreshRequest(tmp_path / "p.yaml", warehouse, tmp_path / "raw")
+    assert pipeline.years_to_fetch(request, plan) == [2023, 2024, 2025]
+
+    rows = [("N15507", "0115", 2023, 1.0)]
+    with open_warehouse(warehouse) as con:
+        load_refresh(con, RefreshBatch("r1", observations=observation_rows(rows)))
+    assert pipeline.years_to_fetch(request, plan) == [2023, 2024, 2025]  # scb:population lacks it
+
+    rows.append(("scb:population", "0115", 2023, 2.0))
+    with open_warehouse(warehouse) as con:
+        load_refresh(con, RefreshBatch("r2", observations=observation_rows(rows)))
+    assert pipeline.years_to_fetch(request, plan) == [2024, 2025]
+
+
+def test_a_plan_with_a_change_in_percent_always_fetches_the_year_before(tmp_path: Path):
+    request = pipeline.RefreshRequest(tmp_path / "p.yaml", tmp_path / "w.duckdb", tmp_path / "r")
+
+    assert pipeline.years_to_fetch(request, plan_input().plan)[0] == 2023

@@ -62,3 +62,11 @@ def read_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pl.DataFrame:
 def read_responses_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """raw.response rows of one run."""
     return _frame(con, "responses_for_run", {"run_id": run_id})
+
+
+def read_series_with_values_in_year(
+    con: duckdb.DuckDBPyConnection, series_ids: list[str], year: int
+) -> set[str]:
+    """The series among ``series_ids`` that have a value in ``year``."""
+    frame = _frame(con, "series_with_values_in_year", {"series_ids": series_ids, "year": year})
+    return set(frame["series_id"].to_list())

@@ -350,9 +350,22 @@ class GoalPlan(_Strict):
                 yield PlacedIndicator(goal, position, indicator)
 
     def fetch_years(self, years_override: tuple[int, int] | None = None) -> range:
-        """The plan's years (or the override) plus the year before, as a baseline."""
-        first, last = years_override or self.plan.years
+        """The override's years exactly, else the plan's years and the year before them
+        (the baseline for change from the previous year)."""
+        if years_override is not None:
+            return range(years_override[0], years_override[1] + 1)
+        first, last = self.plan.years
         return range(first - 1, last + 1)
+
+    @property
+    def baseline_year(self) -> int:
+        """The year before the plan's first: fetched only for change from the previous year."""
+        return self.plan.years[0] - 1
+
+    def fetched_series_ids(self) -> list[str]:
+        """Every series a refresh fetches: the KPIs and the declared non-derived series."""
+        declared = [sid for sid, spec in self.series.items() if spec.derived is None]
+        return plan_kpi_ids(self) + declared
 
 
 @dataclass(frozen=True)
