@@ -26,6 +26,7 @@ from sources.http import FetchError, Response, probe
 from sources.kolada.series import catalogue_endpoint, catalogue_from_answers, fetch_catalogue
 from sources.landing import RawStore
 from sources.registry import SOURCES
+from sources.staging import Stage
 from transforms.catalogue import EMPTY_CATALOGUE, Catalogue
 from transforms.checks import check_observations
 from transforms.derived import derived_observations, series_depending_on
@@ -38,7 +39,6 @@ from transforms.goal_plan import (
 )
 from transforms.own import OwnFileError
 from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
-from transforms.schema import empty_observations
 from warehouse import queries
 from warehouse.connection import open_warehouse
 from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
@@ -346,7 +346,11 @@ def sources_for(plan: GoalPlan) -> list[Source]:
 
 
 def fetch_context(
-    request: RefreshRequest, store: RawStore | None, catalogue: Catalogue, years: Sequence[int]
+    request: RefreshRequest,
+    store: RawStore | None,
+    catalogue: Catalogue,
+    years: Sequence[int],
+    stage: Stage | None = None,
 ) -> FetchContext:
     return FetchContext(
         run_id=request.run_id,
@@ -355,7 +359,13 @@ def fetch_context(
         catalogue=catalogue,
         plan_dir=request.plan_path.parent,
         base_urls=request.base_urls(),
+        stage=stage,
     )
+
+
+def run_stage(warehouse_path: Path, run_id: str) -> Stage:
+    """The run's staging folder beside the warehouse (removed when the run ends)."""
+    return Stage(warehouse_path.parent / f".malbild-staging-{run_id}")
 
 
 def fetch_source(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
@@ -380,16 +390,20 @@ def plan_observations(
     answers: Mapping[str, SourceAnswers],
     catalogue: Catalogue,
     years: tuple[int, int] | None,
-) -> pl.DataFrame:
-    """Tidy, checked observations of every series of the plan, derived ones included."""
+    stage: Stage,
+) -> pl.LazyFrame:
+    """Tidy, checked observations of every series of the plan, derived ones included,
+    staged: what the fetch staged, each source's other chunks, then the derived series
+    (computed from their inputs alone). Returned as a lazy scan of the staged files."""
     with bad_input():
-        fetched = [
-            SOURCES_BY_NAME[name].observations(plan, found, catalogue)
-            for name, found in answers.items()
-        ]
-    observations = pl.concat([empty_observations(), *fetched])
-    derived = derived_observations(plan, observations, unavailable_series(plan, answers))
-    observations = pl.concat([observations, derived])
+        for name, found in answers.items():
+            for chunk in SOURCES_BY_NAME[name].observations(plan, found, catalogue):
+                stage.write(chunk)
+    inputs = {ref for spec in plan.series.values() if spec.derived for ref in spec.derived.inputs()}
+    if inputs:
+        needed = stage.scan().filter(pl.col("series_id").is_in(sorted(inputs))).collect()
+        stage.write(derived_observations(plan, needed, unavailable_series(plan, answers)))
+    observations = stage.scan()
     check_observations(
         observations,
         known_series=set(catalogue.kpis["id"].to_list()) | set(plan.series),
@@ -399,20 +413,27 @@ def plan_observations(
     return observations
 
 
+def count_rows(observations: pl.LazyFrame) -> int:
+    """How many rows a (staged) frame holds, without reading them into memory."""
+    return int(observations.select(pl.len()).collect(engine="streaming").item())
+
+
 def missing_data_warnings(
-    plan: GoalPlan, observations: pl.DataFrame, unavailable: Collection[str] = ()
+    plan: GoalPlan, observations: pl.DataFrame | pl.LazyFrame, unavailable: Collection[str] = ()
 ) -> list[str]:
     """Say which indicators came back with no values, or none for the plan's municipality.
 
     Unavailable series are left out: they have a warning of their own.
     """
-    with_value = observations.filter(pl.col("value").is_not_null() & ~pl.col("is_deleted"))
-    anywhere = set(with_value["series_id"].unique().to_list())
-    focus = set(
-        with_value.filter(pl.col("municipality_id") == plan.municipality)["series_id"]
-        .unique()
-        .to_list()
+    with_value = (
+        observations.lazy()
+        .filter(pl.col("value").is_not_null() & ~pl.col("is_deleted"))
+        .group_by("series_id")
+        .agg(focus=(pl.col("municipality_id") == plan.municipality).any())
+        .collect(engine="streaming")
     )
+    anywhere = set(with_value["series_id"].to_list())
+    focus = set(with_value.filter("focus")["series_id"].to_list())
     warnings = []
     for series_id in dict.fromkeys(placed.indicator.series_id for placed in plan.indicators()):
         if series_id in unavailable:
@@ -451,7 +472,7 @@ def build_batch(
     plan: PlanInput,
     catalogue: RunCatalogue,
     unavailable: Mapping[str, str],
-    observations: pl.DataFrame,
+    stage: Stage,
     responses: Sequence[Mapping[str, Any]],
 ) -> RefreshBatch:
     """Everything one run loads, in one transaction.
@@ -463,8 +484,8 @@ def build_batch(
     frames = goal_plan_frames(
         plan.plan, run_id=run_id, source_file=plan.source_file, content_hash=plan.content_hash
     )
-    if is_sample_run(responses):
-        observations = observations.with_columns(source=pl.lit(SAMPLE_SOURCE))
+    sample_data = is_sample_run(responses)
+    if sample_data:
         frames["series"] = frames["series"].with_columns(
             attribution=pl.lit(ATTRIBUTION[SAMPLE_SOURCE])
         )
@@ -481,7 +502,8 @@ def build_batch(
         groups=fresh.groups if fresh else None,
         group_members=fresh.group_members if fresh else None,
         plan=frames,
-        observations=observations,
+        observation_files=stage.files(),
+        sample_data=sample_data,
         responses=list(responses),
     )
 

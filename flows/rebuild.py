@@ -14,10 +14,12 @@ from flows.pipeline import (
     RunCatalogue,
     build_batch,
     catalogue_in,
+    count_rows,
     load_batch,
     new_run_id,
     plan_observations,
     read_landed_plan,
+    run_stage,
     sources_for,
     unavailable_series,
 )
@@ -25,6 +27,7 @@ from sources.base import answers_from_landing
 from sources.kolada.series import catalogue_from_answers
 from sources.landing import RawStore
 from sources.registry import SOURCES
+from sources.staging import Stage
 from warehouse.connection import open_warehouse
 from warehouse.load import LoadCounts, RefreshBatch
 from warehouse.run_log import record_run_end, record_run_start
@@ -33,9 +36,10 @@ log = logging.getLogger("malbild")
 
 
 def replay_run(
-    con: duckdb.DuckDBPyConnection, store: RawStore, run_id: str
+    con: duckdb.DuckDBPyConnection, store: RawStore, run_id: str, stage: Stage
 ) -> tuple[RefreshBatch, int]:
-    """One completed run read back from the raw landing, as the batch it loaded."""
+    """One completed run read back from the raw landing, as the batch it loaded (its
+    observations staged in ``stage``)."""
     rows = store.manifest(run_id)
     plan = read_landed_plan(store, run_id, rows)
     answers = {source.name: answers_from_landing(store, rows, source.name) for source in SOURCES}
@@ -47,11 +51,11 @@ def replay_run(
             raise InputError(f"run {run_id}: it landed no catalogue and the warehouse has none")
         catalogue = RunCatalogue(found, False)
     used = {source.name: answers[source.name] for source in sources_for(plan.plan)}
-    observations = plan_observations(plan.plan, used, catalogue.catalogue, None)
+    observations = plan_observations(plan.plan, used, catalogue.catalogue, None, stage)
     unavailable = unavailable_series(plan.plan, used)
     responses = [row for row in rows if row["kind"] not in NOT_RESPONSES]
-    batch = build_batch(run_id, plan, catalogue, unavailable, observations, responses)
-    return batch, observations.height
+    batch = build_batch(run_id, plan, catalogue, unavailable, stage, responses)
+    return batch, count_rows(observations)
 
 
 def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
@@ -69,8 +73,12 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
         total = LoadCounts(0, 0, 0)
         try:
             for run_id in run_ids:
-                batch, observations = replay_run(con, store, run_id)
-                counts, _ = load_batch(con, batch)
+                stage = run_stage(warehouse_path, run_id)
+                try:
+                    batch, observations = replay_run(con, store, run_id, stage)
+                    counts, _ = load_batch(con, batch)
+                finally:
+                    stage.remove()
                 total = total + counts
                 log.info("Replayed run %s: %d observations", run_id, observations)
         except Exception as exc:

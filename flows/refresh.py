@@ -23,6 +23,7 @@ from flows.pipeline import (
 from flows.report import refresh_markdown
 from sources.base import FetchContext, Source, SourceAnswers
 from sources.landing import RawStore
+from sources.staging import Stage
 from transforms.goal_plan import GoalPlan
 from warehouse.load import LoadCounts, RefreshBatch
 
@@ -71,9 +72,10 @@ def transform_step(
     answers: dict[str, SourceAnswers],
     catalogue: RunCatalogue,
     years: tuple[int, int],
-) -> pl.DataFrame:
-    observations = pipeline.plan_observations(plan.plan, answers, catalogue.catalogue, years)
-    get_run_logger().info("Transformed and checked %d observations", observations.height)
+    stage: Stage,
+) -> pl.LazyFrame:
+    observations = pipeline.plan_observations(plan.plan, answers, catalogue.catalogue, years, stage)
+    get_run_logger().info("Transformed, staged and checked the observations")
     return observations
 
 
@@ -122,21 +124,25 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
 
     years = pipeline.years_to_fetch(request, plan.plan)
     year_range = (years[0], years[-1])
-    context = pipeline.fetch_context(request, store, catalogue.catalogue, years)
-    futures = [
-        fetch_step.submit(source, plan.plan, context) for source in pipeline.sources_for(plan.plan)
-    ]
-    answers = {future.result().source: future.result() for future in futures}
-    unavailable = pipeline.unavailable_series(plan.plan, answers)
-    warnings += pipeline.check_strict(plan.plan, unavailable, request.strict)
+    stage = pipeline.run_stage(request.warehouse_path, request.run_id)
+    try:
+        context = pipeline.fetch_context(request, store, catalogue.catalogue, years, stage)
+        futures = [
+            fetch_step.submit(source, plan.plan, context)
+            for source in pipeline.sources_for(plan.plan)
+        ]
+        answers = {future.result().source: future.result() for future in futures}
+        unavailable = pipeline.unavailable_series(plan.plan, answers)
+        warnings += pipeline.check_strict(plan.plan, unavailable, request.strict)
 
-    observations = transform_step(plan, answers, catalogue, year_range)
-    warnings += pipeline.missing_data_warnings(plan.plan, observations, unavailable)
-    responses = pipeline.landed_responses(store, request.run_id)
-    batch = pipeline.build_batch(
-        request.run_id, plan, catalogue, unavailable, observations, responses
-    )
-    counts, summary = load_step(request, store, plan, batch, warnings)
+        observations = transform_step(plan, answers, catalogue, year_range, stage)
+        warnings += pipeline.missing_data_warnings(plan.plan, observations, unavailable)
+        observed = pipeline.count_rows(observations)
+        responses = pipeline.landed_responses(store, request.run_id)
+        batch = pipeline.build_batch(request.run_id, plan, catalogue, unavailable, stage, responses)
+        counts, summary = load_step(request, store, plan, batch, warnings)
+    finally:
+        stage.remove()
     requests = pipeline.requests_by_kind(responses)
     return RefreshResult(
         run_id=request.run_id,
@@ -144,7 +150,7 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         years=year_range,
         requests_made=sum(requests.values()),
         requests_by_kind=requests,
-        observations=observations.height,
+        observations=observed,
         counts=counts,
         warnings=list(warnings),
         summary=summary,

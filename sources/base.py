@@ -5,7 +5,10 @@ A refresh asks each registered source (``sources/registry.py``):
 1. ``series_ids(plan)``: which of the plan's series it provides (none: it sits out);
 2. ``fetch(plan, context)``: fetch and land what covers them, and say which series it
    could not provide and why; the answers come back as landed (manifest row + body);
-3. ``observations(plan, answers, catalogue)``: landed answers → tidy observations.
+3. ``observations(plan, answers, catalogue)``: landed answers → tidy observations, in
+   chunks. A source whose answers are independent pages (Kolada) stages each page's
+   observations as it arrives instead (``FetchContext.stage``), so a run holds neither
+   all bodies nor all rows in memory.
 
 Before a run, ``endpoint(context)`` names the address it will ask (probed, so an
 unreachable host fails in a second), and ``malbild check`` asks ``check(plan, context)``
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ import polars as pl
 
 from sources.http import Response
 from sources.landing import RawStore, split_label
+from sources.staging import Stage
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import GoalPlan
 
@@ -39,10 +43,23 @@ UNAVAILABLE_KIND = "unavailable"
 
 @dataclass(frozen=True)
 class LandedAnswer:
-    """One landed answer: its manifest line and its body."""
+    """One landed answer: its manifest line, and its body or the store that keeps it.
+
+    A body kept in the store is read back when asked for and not held: a run's answers
+    then cost their manifest lines, not their bytes.
+    """
 
     row: Mapping[str, Any]
-    body: bytes
+    kept: bytes | None = None
+    store: RawStore | None = None
+
+    @property
+    def body(self) -> bytes:
+        if self.kept is not None:
+            return self.kept
+        if self.store is None:
+            raise ValueError(f"answer {self.content_hash} has neither a body nor a store")
+        return self.store.read_body(self.content_hash)
 
     @property
     def kind(self) -> str:
@@ -68,6 +85,8 @@ class SourceAnswers:
     source: str
     answers: list[LandedAnswer] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    # Answers whose observations the fetch already staged (their content hashes).
+    staged: set[str] = field(default_factory=set)
 
     def ok(self, kind: str) -> list[LandedAnswer]:
         """The successful answers of one kind, in the order landed."""
@@ -85,6 +104,8 @@ class FetchContext:
     plan_dir: Path
     # Base URL per source name; None or absent: the source's setting (environment, default).
     base_urls: Mapping[str, str | None] = field(default_factory=dict)
+    # Where a source may stage observations while it fetches (None: it does not).
+    stage: Stage | None = None
 
     def base_url(self, source: str) -> str | None:
         return self.base_urls.get(source)
@@ -113,8 +134,9 @@ class Source(Protocol):
 
     def observations(
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
-    ) -> pl.DataFrame:
-        """Landed answers as observations (``transforms.schema.OBSERVATION_SCHEMA``)."""
+    ) -> Iterator[pl.DataFrame]:
+        """Landed answers as observations (``OBSERVATION_SCHEMA``), in chunks; answers in
+        ``answers.staged`` were staged by the fetch and are skipped."""
         ...
 
 
@@ -128,11 +150,12 @@ class AnswerCollector:
 
     def __call__(self, response: Response) -> None:
         if self.store is None:
-            row = labelled_row(response, self.source)
+            answer = LandedAnswer(labelled_row(response, self.source), kept=response.body)
         else:
             row = self.store.land_labelled(response, run_id=self.run_id, source=self.source)
+            answer = LandedAnswer(row, store=self.store)
         with self._lock:
-            self.answers.append(LandedAnswer(row, response.body))
+            self.answers.append(answer)
 
     def result(self, unavailable: Mapping[str, str]) -> SourceAnswers:
         """The collected answers, with the unavailable series landed as a note."""
@@ -180,9 +203,8 @@ def answers_from_landing(
     for row in rows:
         if row["source"] != source:
             continue
-        body = store.read_body(row["content_hash"])
         if row["kind"] == UNAVAILABLE_KIND:
-            answers.unavailable.update(json.loads(body))
+            answers.unavailable.update(json.loads(store.read_body(row["content_hash"])))
         else:
-            answers.answers.append(LandedAnswer(row, body))
+            answers.answers.append(LandedAnswer(row, store=store))
     return answers

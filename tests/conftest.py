@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +21,13 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse built once by `malbild demo` (sample data; its landing is beside it)."""
+    from flows.cli import main
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    assert main(["demo", "--warehouse", str(path)]) == 0
+    return path

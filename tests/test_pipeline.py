@@ -12,6 +12,7 @@ from flows.pipeline import InputError, PlanInput, RunCatalogue, UnavailableSerie
 from flows.report import latest_goal_rows, refresh_markdown
 from sources.base import SourceAnswers
 from sources.landing import RawStore
+from sources.staging import Stage
 from tests.catalogue_fixture import fixture_catalogue
 from transforms.goal_plan import parse_goal_plan
 from transforms.schema import OBSERVATION_SCHEMA, empty_observations
@@ -123,7 +124,7 @@ def test_unavailable_indicator_warns_and_strict_fails():
         pipeline.check_strict(plan, reasons, strict=True)
 
 
-def test_batch_marks_unavailable_indicators_with_the_sources_reason():
+def test_batch_marks_unavailable_indicators_with_the_sources_reason(tmp_path: Path):
     plan = plan_input()
 
     batch = pipeline.build_batch(
@@ -131,7 +132,7 @@ def test_batch_marks_unavailable_indicators_with_the_sources_reason():
         plan,
         RunCatalogue(fixture_catalogue(), fresh=False),
         {"scb:change": "gone"},
-        observations([]),
+        Stage(tmp_path / "stage"),
         responses=[],
     )
 

@@ -430,13 +430,12 @@ def test_scb_indicator_is_ranked_and_a_missing_table_leaves_it_unavailable(
 
 
 def test_demo_labels_everything_as_sample_data_even_after_a_rebuild(
-    prefect_harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_warehouse: Path, tmp_path: Path
 ):
-    warehouse = tmp_path / "demo.duckdb"
-    assert main(["demo", "--warehouse", str(warehouse), "--years", "2023-2024"]) == 0
-    assert "SAMPLE DATA" in capsys.readouterr().out
-    rebuilt = tmp_path / "rebuilt" / "rebuilt.duckdb"
-    assert main(["rebuild", "--warehouse", str(rebuilt), "--raw-dir", str(tmp_path / "raw")]) == 0
+    warehouse = demo_warehouse
+    raw = warehouse.parent / "raw"
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    assert main(["rebuild", "--warehouse", str(rebuilt), "--raw-dir", str(raw)]) == 0
 
     sample = "Exempeldata: genererade värden, inte statistik"
     for path in (warehouse, rebuilt):

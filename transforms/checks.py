@@ -33,7 +33,7 @@ class _RowCheck:
 
 
 def check_observations(
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | pl.LazyFrame,
     *,
     known_series: Collection[str] | None = None,
     known_areas: Collection[str] | None = None,
@@ -44,22 +44,23 @@ def check_observations(
     Checks the columns and dtypes against OBSERVATION_SCHEMA, then, on the columns that
     have the right dtype: null key parts, duplicate keys, genders other than T/K/M,
     years outside ``years`` (inclusive) and series or area ids not in the known ones.
+    A lazy frame (staged files) is scanned with the streaming engine: only offending
+    rows and the key hashes are ever held.
     """
-    usable = [
-        name for name, dtype in observations.schema.items() if OBSERVATION_SCHEMA.get(name) == dtype
-    ]
-    numbered = observations.with_row_index(_ROW)
+    schema = observations.collect_schema()
+    usable = [name for name, dtype in schema.items() if OBSERVATION_SCHEMA.get(name) == dtype]
+    numbered = observations.lazy().with_row_index(_ROW)
     checks = _row_checks(usable, known_series, known_areas, years)
     found: dict[str, str] = {}
     if checks:
         flagged = (
-            numbered.lazy()
+            numbered
             # A null offends no value check: it is reported once, as a null key part.
             .with_columns(
                 check.offends.fill_null(False).alias(name) for name, check in checks.items()
             )
             .filter(pl.any_horizontal(list(checks)))
-            .collect()
+            .collect(engine="streaming")
         )
         for name, check in checks.items():
             rows = flagged.filter(pl.col(name))
@@ -73,7 +74,7 @@ def check_observations(
                 duplicates,
                 order=(*OBSERVATION_KEY, _ROW),
             )
-    violations = _schema_violations(observations.schema) + [
+    violations = _schema_violations(schema) + [
         found[name] for name in _REPORT_ORDER if name in found
     ]
     if violations:
@@ -131,19 +132,24 @@ def _string_set(values: Collection[str]) -> pl.Expr:
     return pl.lit(pl.Series(list(values), dtype=pl.String()).implode())
 
 
-def _duplicate_key_rows(numbered: pl.DataFrame) -> pl.DataFrame:
+def _duplicate_key_rows(numbered: pl.LazyFrame) -> pl.DataFrame:
     """Rows whose complete key occurs more than once.
 
     Finding equal key hashes by sorting them is several times faster on millions of rows
-    than hashing whole keys into a table; the few candidates are then compared exactly.
+    than hashing whole keys into a table, and holds 8 bytes a row; the few candidates
+    are then compared exactly.
     """
     key = pl.struct(OBSERVATION_KEY)
     complete = pl.all_horizontal(pl.col(OBSERVATION_KEY).is_not_null())
-    hashes = numbered.lazy().filter(complete).select(key.hash().sort().alias("hash"))
-    repeated = hashes.filter(pl.col("hash") == pl.col("hash").shift(1)).unique().collect()
-    if not repeated.height:
-        return numbered.clear()
-    candidates = numbered.filter(complete & key.hash().is_in(repeated.get_column("hash").implode()))
+    hashes = numbered.filter(complete).select(key.hash().sort().alias("hash"))
+    repeated = (
+        hashes.filter(pl.col("hash") == pl.col("hash").shift(1))
+        .unique()
+        .collect(engine="streaming")
+    )
+    candidates = numbered.filter(
+        complete & key.hash().is_in(repeated.get_column("hash").implode())
+    ).collect(engine="streaming")
     return candidates.filter(key.is_duplicated())
 
 

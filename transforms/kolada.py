@@ -7,10 +7,8 @@ integer values must become floats.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -37,7 +35,7 @@ _RECORD = pl.Struct(
         "values": pl.List(_VALUE),
     }
 )
-_PAGE_SCHEMA = {"values": pl.List(_RECORD)}
+_PAGE_SCHEMA = {"values": pl.List(_RECORD), "next_url": pl.String()}
 
 KPI_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
@@ -74,107 +72,46 @@ GROUP_MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "member_title": pl.String(),
 }
 
-# Pages parsed and flattened together: enough rows per Polars query to amortise its set-up,
-# few enough that a batch's nested form is dropped soon after it is parsed.
-_PAGES_PER_BATCH = 4
-# Batches in flight per thread: the next pages are read while earlier ones are parsed, and
-# a lazy iterable of bodies is never read into memory all at once.
-_BATCHES_IN_FLIGHT_PER_THREAD = 2
-
 
 class KoladaRecordError(ValueError):
     """A Kolada body or record that does not have the documented shape."""
 
 
-def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
-    """Observations (OBSERVATION_SCHEMA, sorted by key) from (content_hash, body) data pages.
+@dataclass(frozen=True)
+class KoladaPage:
+    """One data page read once: its observations, where the next page is, its record count."""
 
-    Rows with the same key (which checks reject) come in page order.
+    observations: pl.DataFrame
+    next_url: str | None
+    records: int
+
+
+def kolada_page_observations(body: bytes, content_hash: str) -> KoladaPage:
+    """A data page as observations (OBSERVATION_SCHEMA, page order) and its next_url.
+
+    The body is parsed once, by Polars against the page schema; the observations carry
+    the body's hash as their response_hash.
     """
-    threads = pl.thread_pool_size()
-    hashes: list[str] = []
-    flat: list[pl.DataFrame] = []
-    # pl.read_json parses one body on one thread and releases the GIL: parsing batches
-    # side by side is what makes large refreshes fast. Each batch is flattened as soon as
-    # it is parsed, so the nested form of only a few pages is held at a time (it is
-    # larger than the flat rows); the sort then runs once, over all pages.
-    in_flight: deque[Future[pl.DataFrame]] = deque()
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for batch in _batches(iter(pages), _PAGES_PER_BATCH):
-            in_flight.append(pool.submit(_flat_batch, batch, len(hashes)))
-            hashes.extend(content_hash for content_hash, _ in batch)
-            if len(in_flight) >= threads * _BATCHES_IN_FLIGHT_PER_THREAD:
-                flat.append(in_flight.popleft().result())
-        flat.extend(future.result() for future in in_flight)
-    if not flat:
-        return empty_observations()
-    return _sorted_observations(flat, hashes)
-
-
-def _sorted_observations(flat: list[pl.DataFrame], hashes: list[str]) -> pl.DataFrame:
-    """The flat rows (emptying ``flat``) sorted by key then page, in the observation schema.
-
-    The sort order is computed once and applied column by column, each unsorted column
-    dropped as soon as its sorted copy exists: the rows are held about once, not twice.
-    The hash and constant columns are added after sorting, so the sort never moves them.
-    """
-    rows = pl.concat(flat, rechunk=False)
-    flat.clear()
-    order = (
-        rows.lazy()
-        .select(
-            pl.int_range(pl.len(), dtype=pl.get_index_type()).sort_by(
-                *OBSERVATION_KEY, "page", maintain_order=True
-            )
+    try:
+        parsed = pl.read_json(body, schema=_PAGE_SCHEMA)
+    except Exception as exc:  # Polars raises several error types for malformed JSON
+        raise KoladaRecordError(f"Kolada data page {content_hash} is not JSON: {exc}") from exc
+    if parsed.height != 1:
+        raise KoladaRecordError(
+            f"Kolada data page {content_hash} is not a JSON object with a values list"
         )
-        .collect()
-        .to_series()
-    )
-    ordered: dict[str, pl.Series] = {}
-    for name in rows.columns:
-        # One chunk per column before gathering: no slower, and the batches' chunks are
-        # released at once (measured at 5 M rows: 1.25 GB peak against 1.28 GB).
-        ordered[name] = rows.get_column(name).rechunk().gather(order)
-        rows = rows.drop(name)
-    del order
-    return (
-        pl.DataFrame(ordered)
-        .lazy()
+    records = parsed.get_column("values").list.len().item()
+    if records is None:
+        raise KoladaRecordError(f"Kolada data page {content_hash} has no values list")
+    observations = (
+        parsed.lazy()
+        .select("values")
+        .explode("values", keep_nulls=False)
+        .unnest("values")
+        .explode("values", keep_nulls=False)
+        .unnest("values")
         .select(
             source=pl.lit("kolada"),
-            series_id="series_id",
-            municipality_id="municipality_id",
-            year="year",
-            gender="gender",
-            value="value",
-            count="count",
-            status="status",
-            is_deleted="is_deleted",
-            table_id=pl.lit(None, OBSERVATION_SCHEMA["table_id"]),
-            source_updated=pl.lit(None, OBSERVATION_SCHEMA["source_updated"]),
-            response_hash=pl.lit(pl.Series(hashes, dtype=pl.String())).gather("page"),
-        )
-        .collect()
-    )
-
-
-def _batches(items: Iterator[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
-    while batch := list(islice(items, size)):
-        yield batch
-
-
-def _flat_batch(batch: list[tuple[str, bytes]], first_page: int) -> pl.DataFrame:
-    """A batch of pages as flat value rows with their page numbers (from ``first_page``)."""
-    return (
-        # One row per page: its row number is the page number.
-        pl.concat([_parse_page(page) for page in batch])
-        .with_row_index("page", offset=first_page)
-        .lazy()
-        .explode("values", keep_nulls=False)
-        .unnest("values")
-        .explode("values", keep_nulls=False)
-        .unnest("values")
-        .select(
             series_id="kpi",
             municipality_id="municipality",
             year="period",
@@ -184,24 +121,26 @@ def _flat_batch(batch: list[tuple[str, bytes]], first_page: int) -> pl.DataFrame
             status=pl.when(pl.col("status") != "").then("status"),
             # The flag only comes with from_date queries and in newer answers.
             is_deleted=pl.col("isdeleted").fill_null(False),
-            page="page",
+            table_id=pl.lit(None, OBSERVATION_SCHEMA["table_id"]),
+            source_updated=pl.lit(None, OBSERVATION_SCHEMA["source_updated"]),
+            response_hash=pl.lit(content_hash, pl.String()),
         )
         .collect()
     )
+    return KoladaPage(observations, parsed.get_column("next_url").item(), int(records))
 
 
-def _parse_page(page: tuple[str, bytes]) -> pl.DataFrame:
-    """One body as one row holding its list of records."""
-    content_hash, body = page
-    try:
-        parsed = pl.read_json(body, schema=_PAGE_SCHEMA)
-    except Exception as exc:  # Polars raises several error types for malformed JSON
-        raise KoladaRecordError(f"Kolada data page {content_hash} is not JSON: {exc}") from exc
-    if parsed.height != 1:
-        raise KoladaRecordError(
-            f"Kolada data page {content_hash} is not a JSON object with a values list"
-        )
-    return parsed
+def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
+    """Observations (OBSERVATION_SCHEMA, sorted by key) from (content_hash, body) data pages.
+
+    Rows with the same key (which checks reject) come in page order.
+    """
+    frames = [
+        kolada_page_observations(body, content_hash).observations for content_hash, body in pages
+    ]
+    if not frames:
+        return empty_observations()
+    return pl.concat(frames).sort(OBSERVATION_KEY, maintain_order=True)
 
 
 def kolada_kpis_to_frame(records: list[dict[str, Any]]) -> pl.DataFrame:

@@ -9,9 +9,13 @@ Data pages are handed on as raw bytes so transforms can parse them with Polars.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 from sources.http import FetchError, HttpClient, IntervalLimiter, Response
@@ -23,14 +27,21 @@ class KoladaResponseError(FetchError):
     """A Kolada answer that is not the expected JSON page, or a broken pagination."""
 
 
+T = TypeVar("T")
+
+# Reads one answer once: what it holds, its next_url, how many records it has.
+PageReader = Callable[[Response], tuple[T, str | None, int]]
+
+
 @dataclass(frozen=True)
-class DataPage:
-    """One fetched page of data records, body unparsed."""
+class DataPage(Generic[T]):
+    """One fetched page of data records, with what its reader made of it."""
 
     url: str
     content_hash: str
     body: bytes
     record_count: int
+    content: T
 
 
 def kolada_http_client(
@@ -90,32 +101,50 @@ class KoladaClient:
         """Every area group with its members."""
         return self._records("/municipality_groups", "municipality_groups")
 
-    def fetch_data(self, kpi_ids: Iterable[str], years: Iterable[int]) -> Iterator[DataPage]:
-        """Every data page for these KPIs and years, all areas, in the fewest requests."""
-        for query in plan_data_queries(kpi_ids, years):
-            for response, values in self._pages(query.path, "data"):
-                yield DataPage(
-                    url=response.url,
-                    content_hash=response.content_hash,
-                    body=response.body,
-                    record_count=len(values),
-                )
+    def fetch_data(
+        self,
+        kpi_ids: Iterable[str],
+        years: Iterable[int],
+        *,
+        read: PageReader[Any] | None = None,
+        workers: int = settings.QUERY_WORKERS,
+    ) -> Iterator[DataPage[Any]]:
+        """Every data page for these KPIs and years, all areas, in the fewest requests.
+
+        ``read`` reads each page once (default: its JSON records), in the thread that
+        fetched it. Up to ``workers`` queries are fetched at once, all under the client's
+        one throttle: Kolada limits requests per second, not requests in flight. Pages
+        come in the order they arrive.
+        """
+        reader = read or read_records
+        queries = plan_data_queries(kpi_ids, years)
+        chains = [partial(self._data_pages, query.path, reader) for query in queries]
+        if workers <= 1 or len(chains) <= 1:
+            for chain in chains:
+                yield from chain()
+            return
+        yield from _interleaved(chains, workers)
+
+    def _data_pages(self, path: str, read: PageReader[Any]) -> Iterator[DataPage[Any]]:
+        for response, (content, records) in self._pages(path, "data", read):
+            yield DataPage(response.url, response.content_hash, response.body, records, content)
 
     def _records(self, path: str, kind: str) -> list[dict[str, Any]]:
-        return [record for _, values in self._pages(path, kind) for record in values]
+        pages = self._pages(path, kind, read_records)
+        return [record for _, (values, _count) in pages for record in values]
 
-    def _pages(self, path: str, kind: str) -> Iterator[tuple[Response, list[dict[str, Any]]]]:
+    def _pages(
+        self, path: str, kind: str, read: PageReader[T]
+    ) -> Iterator[tuple[Response, tuple[T, int]]]:
         """Follow ``next_url`` from the first page until null, an empty page or a repeat."""
         url: str = f"{self.base_url}{path}?per_page={self.per_page}"
         seen: set[str] = set()
         while True:
             seen.add(url)
             response = self.http.get(url, label={"kind": kind})
-            envelope = parse_page(response)
-            values: list[dict[str, Any]] = envelope["values"]
-            yield response, values
-            next_url = envelope.get("next_url")
-            if not values or not next_url:
+            content, next_url, records = _read(response, read)
+            yield response, (content, records)
+            if not records or not next_url:
                 return
             following = urljoin(response.url, next_url)
             if following in seen:
@@ -126,6 +155,80 @@ class KoladaClient:
                     status=response.status,
                 )
             url = following
+
+
+def read_records(response: Response) -> tuple[list[dict[str, Any]], str | None, int]:
+    """A page's records (``json``), its next_url and its record count."""
+    envelope = parse_page(response)
+    values: list[dict[str, Any]] = envelope["values"]
+    return values, envelope.get("next_url"), len(values)
+
+
+def _read(response: Response, read: PageReader[T]) -> tuple[T, str | None, int]:
+    try:
+        return read(response)
+    except KoladaResponseError:
+        raise
+    except ValueError as exc:  # a reader's own parse error, e.g. KoladaRecordError
+        raise KoladaResponseError(
+            f"{response.method} {response.url} did not answer a Kolada data page "
+            f"(HTTP {response.status}): {exc}",
+            url=response.url,
+            status=response.status,
+            body=response.body,
+        ) from exc
+
+
+_DONE = object()
+
+
+def _interleaved(chains: Sequence[Callable[[], Iterator[T]]], workers: int) -> Iterator[T]:
+    """The items of every chain, ``workers`` chains at a time, as they come.
+
+    A few items wait in a bounded queue, so a slow consumer holds back the fetch rather
+    than letting pages pile up in memory. The first error in any chain is raised, and a
+    consumer that stops early stops the workers.
+    """
+    done = queue.Queue[Any](maxsize=workers * 2)
+    todo = queue.SimpleQueue[Callable[[], Iterator[T]]]()
+    for chain in chains:
+        todo.put(chain)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    chain = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for item in chain():
+                    if stop.is_set():
+                        return
+                    done.put(item)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            done.put(exc)
+        finally:
+            done.put(_DONE)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        finished = 0
+        while finished < len(threads):
+            item = done.get()
+            if item is _DONE:
+                finished += 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        while any(thread.is_alive() for thread in threads):
+            with suppress(queue.Empty):
+                done.get(timeout=0.1)  # unblock workers waiting to put
 
 
 def parse_page(response: Response) -> dict[str, Any]:

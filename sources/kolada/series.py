@@ -7,18 +7,19 @@ catalogue are read from the landed answers, so a rebuild parses exactly what a r
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
 
 from sources.base import AnswerCollector, FetchContext, SourceAnswers
+from sources.http import Response
 from sources.kolada import settings
 from sources.kolada.client import KoladaClient, kolada_http_client
 from sources.landing import RawStore
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import GoalPlan, plan_kpi_ids
-from transforms.kolada import kolada_catalogue, kolada_pages_to_observations
+from transforms.kolada import kolada_catalogue, kolada_page_observations
 
 NAME = "kolada"
 CATALOGUE_KINDS = ("kpi", "municipality", "municipality_groups")
@@ -41,19 +42,27 @@ class KoladaSource:
         return {}
 
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
+        """Every data page, landed, read once and (with a stage) staged as it arrives."""
         collector = AnswerCollector(context.store, context.run_id, self.name)
         client = _client(context.base_url(self.name), collector)
+        staged: set[str] = set()
         kpi_ids = self.series_ids(plan)
         if kpi_ids:
-            for _ in client.fetch_data(kpi_ids, context.years):
-                pass  # each page is landed and collected as it arrives
-        return collector.result({})
+            for page in client.fetch_data(kpi_ids, context.years, read=_read_page):
+                if context.stage is not None:
+                    context.stage.write(page.content)
+                    staged.add(page.content_hash)
+        answers = collector.result({})
+        answers.staged = staged
+        return answers
 
     def observations(
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
-    ) -> pl.DataFrame:
-        pages = ((answer.content_hash, answer.body) for answer in answers.ok(DATA_KIND))
-        return kolada_pages_to_observations(pages)
+    ) -> Iterator[pl.DataFrame]:
+        """Each data page not staged by the fetch, read from the landing one at a time."""
+        for answer in answers.ok(DATA_KIND):
+            if answer.content_hash not in answers.staged:
+                yield kolada_page_observations(answer.body, answer.content_hash).observations
 
 
 def fetch_catalogue(
@@ -93,6 +102,11 @@ def catalogue_from_answers(answers: SourceAnswers) -> Catalogue | None:
     if not all(records.values()):
         return None
     return kolada_catalogue(records)
+
+
+def _read_page(response: Response) -> tuple[pl.DataFrame, str | None, int]:
+    page = kolada_page_observations(response.body, response.content_hash)
+    return page.observations, page.next_url, page.records
 
 
 def _client(base_url: str | None, collector: AnswerCollector) -> KoladaClient:

@@ -13,6 +13,10 @@ PER_PAGE = 5000
 # Kolada refuses longer id lists (kpi, municipality, year, ou) in one request.
 MAX_IDS_PER_REQUEST = 25
 
+# Data queries fetched at once, all under the one throttle: while one waits on the
+# network, another's page is being read and staged.
+QUERY_WORKERS = 4
+
 # Kolada documents no rate limit; maintained clients keep to 3-5 requests/s.
 DEFAULT_RATE_PER_SECOND = 5.0
 RATE_ENV = "MALBILD_KOLADA_RATE"

@@ -6,6 +6,8 @@ names file, row, column and value, and the run writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from sources.base import AnswerCollector, FetchContext, SourceAnswers
@@ -14,7 +16,6 @@ from sources.own.planning import plan_files
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import GoalPlan
 from transforms.own import own_file_to_observations
-from transforms.schema import empty_observations
 
 NAME = "own"
 FILE_KIND = "own_file"
@@ -33,7 +34,8 @@ class OwnFileSource:
 
     def check(self, plan: GoalPlan, context: FetchContext) -> dict[str, str]:
         """Read and parse every file: a bad one raises OwnFileError naming the cell."""
-        self.observations(plan, self.fetch(plan, context), context.catalogue)
+        for _ in self.observations(plan, self.fetch(plan, context), context.catalogue):
+            pass  # reading every file is the check: a bad cell raises
         return {}
 
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
@@ -44,9 +46,9 @@ class OwnFileSource:
 
     def observations(
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
-    ) -> pl.DataFrame:
+    ) -> Iterator[pl.DataFrame]:
         by_series = {answer.tag["series_id"]: answer for answer in answers.ok(FILE_KIND)}
-        frames = [
+        frames = (
             own_file_to_observations(
                 by_series[series_id].body,
                 file_name=str(plan.series[series_id].file),
@@ -56,5 +58,5 @@ class OwnFileSource:
             )
             for series_id in self.series_ids(plan)
             if series_id in by_series
-        ]
-        return pl.concat(frames) if frames else empty_observations()
+        )
+        yield from frames

@@ -10,7 +10,7 @@ variable names needs only a plan entry.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +143,7 @@ class ScbSource:
 
     def observations(
         self, plan: GoalPlan, answers: SourceAnswers, catalogue: Catalogue
-    ) -> pl.DataFrame:
+    ) -> Iterator[pl.DataFrame]:
         """Each available series' segments parsed and stitched (a later segment wins)."""
         # Answers landed before requests carried tags have none: their series are skipped.
         metadata = {
@@ -178,7 +178,7 @@ class ScbSource:
                 if planned.series_id == series_id
             ]
             frames.append(stitch_segments(segments))
-        return pl.concat(frames) if frames else empty_observations()
+        yield from frames
 
 
 def _checked_segments(
