@@ -7,6 +7,8 @@ group id (``G…``) in the municipality position answering the unweighted mean o
 members. Record lists are built once per query and cached, so a page costs one
 ``json.dumps`` of a slice. Faults (429, 500, HTML, broken JSON, pagination cycles)
 can be injected. ``python -m fakes.kolada_server`` serves the bundled sample data.
+Every answer carries the header ``X-Malbild-Sample-Data: generated`` (unless
+``sample_data=False``): the pipeline lands such answers as sample data.
 
     with FakeKolada(catalogue, municipalities, groups, values) as fake:
         client = KoladaClient(fake.base_url)
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fakes.sample_data import SAMPLE_DATA_HEADER, SAMPLE_DATA_HEADER_VALUE
 
 ValueRecord = dict[str, Any]
 ValueFunction = Callable[[str, str, int], Sequence[ValueRecord] | None]
@@ -75,6 +79,7 @@ class FakeKolada:
     fields get the API's defaults), or is a function of the same three arguments returning
     complete value dicts (``gender, count, status, value, isdeleted``) or ``None`` for no
     record. Data exists only for KPIs in ``catalogue`` and areas in ``municipalities``.
+    With ``sample_data`` (the default) every answer carries ``X-Malbild-Sample-Data``.
     """
 
     def __init__(
@@ -88,8 +93,12 @@ class FakeKolada:
         absolute_next_url: bool = False,
         data_years: Iterable[int] | None = None,
         port: int = 0,
+        sample_data: bool = True,
     ):
         self.port = port
+        # Every answer says its values are generated (``X-Malbild-Sample-Data``); a test
+        # that checks how real sources are attributed can turn it off.
+        self.sample_data = sample_data
         self.latency = latency
         self.absolute_next_url = absolute_next_url
         self.requests: list[RecordedRequest] = []
@@ -429,6 +438,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if fake.sample_data:
+            self.send_header(SAMPLE_DATA_HEADER, SAMPLE_DATA_HEADER_VALUE)
         self.end_headers()
         self.wfile.write(body)
 

@@ -28,11 +28,14 @@ import json
 import math
 import random
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Literal, NamedTuple, TypedDict
+
+from sources.landing import SAMPLE_HEADER
 
 DATA_DIR = Path(__file__).parent / "data"
 KPI_CATALOGUE_FILE = DATA_DIR / "kpi_catalogue_2026-03.jsonl.gz"
@@ -40,7 +43,7 @@ MUNICIPALITIES_FILE = DATA_DIR / "municipalities_2026-03.json.gz"
 MUNICIPALITY_GROUPS_FILE = DATA_DIR / "municipality_groups_2026-03.jsonl.gz"
 
 # Every answer of the fake servers carries this header: its values are generated.
-SAMPLE_DATA_HEADER = "X-Malbild-Sample-Data"
+SAMPLE_DATA_HEADER = SAMPLE_HEADER  # stated once, where the landing reads it
 SAMPLE_DATA_HEADER_VALUE = "generated"
 
 # About one value in 30 is null, as years without data are in Kolada.
@@ -109,6 +112,7 @@ class _Kommun(NamedTuple):
 
 _KOMMUNER: dict[str, _Kommun] = {}
 _KOMMUN_CODES: list[str] = []
+_BUILDING = threading.Lock()  # the fake servers' threads may ask first at once
 
 
 def kommun_codes() -> tuple[str, ...]:
@@ -148,15 +152,18 @@ def age_share(low: int, high: int | None) -> float:
 
 
 def _age_weight(age: int) -> float:
+    """Per cent of the population of one age, roughly Sweden's of the 2020s."""
+    if age < 10:
+        return 1.09
     if age < 20:
-        return 1.10
+        return 1.16
     if age < 65:
-        return 1.27
+        return 1.256
     if age < 80:
-        return 1.05 - 0.02 * (age - 65)
+        return 1.1 - 0.018 * (age - 65)
     if age < 100:
-        return 0.75 * math.exp(-0.16 * (age - 80))
-    return 0.02
+        return 0.75 * math.exp(-0.13 * (age - 80))
+    return 0.025
 
 
 def _age_cumulative() -> list[float]:
@@ -184,6 +191,13 @@ def _kommun(code: str) -> _Kommun:
 def _build_population() -> None:
     if _KOMMUN_CODES:
         return
+    with _BUILDING:
+        if not _KOMMUN_CODES:
+            _draw_populations()
+
+
+def _draw_populations() -> None:
+    """Every real kommun's yearly populations, drawn once (see ``population``)."""
     codes = [area["id"] for area in load_municipalities() if area.get("type") == "K"]
     drawn = sorted((code for code in codes if code not in _PINNED_POPULATION), key=_bits)
     normal = NormalDist()
@@ -234,8 +248,8 @@ def _kommun_series(
 # -- what a KPI measures --------------------------------------------------------------
 
 KindName = Literal[
-    "share", "index", "population", "count", "level", "range", "signed", "signed_count",
-    "categorical",
+    "share", "index", "population", "population_change", "count", "level", "range",
+    "signed", "signed_count", "categorical",
 ]  # fmt: skip
 
 
@@ -259,9 +273,12 @@ class KpiKind:
     decimals: int = 1
     codes: tuple[int, ...] = ()
     ages: tuple[tuple[int, int | None], ...] = ()
+    years: int = 0
 
     @property
     def aggregate(self) -> Literal["sum", "mean"]:
+        if self.kind == "population_change":
+            return "mean" if self.decimals else "sum"
         return "sum" if self.kind in ("population", "count", "signed_count") else "mean"
 
 
@@ -269,10 +286,14 @@ _CODES = re.compile(r"=\s*(\d+)\b")
 _POPULATION_TITLE = re.compile(
     r"invånare (totalt|[\d+\- ]+(?:år)?(?: och [\d+\- ]+(?:år)?)?), (antal|andel \(%\))"
 )
+_POPULATION_CHANGE = re.compile(
+    r"befolkningsförändring (?:i antal invånare|i åldersgruppen [^,]*?) "
+    r"(sedan föregående år|under (?:den )?senaste femårsperioden), (procent|antal)"
+)
 _AGES = re.compile(r"(\d+)\s*(?:-\s*(\d+)|(\+))?")
 _SIGNED = re.compile(
     r"förändring\b|procentenheter|avvikelse|utjämningsnetto|utjämningssystemet|"
-    r"bidrag/avgift|\bnetto\b|flyttnetto|födelsenetto|resultat|överskott|underskott"
+    r"bidrag/avgift|\bnetto\b|flyttnetto|födelsenetto|\bresultat\b|överskott|underskott"
 )
 _SHARE = re.compile(r"andel|%|procent|\banel\b|svarsfrekvens")
 _INDEX = re.compile(r"index|\(0-100\)|\bnki\b|\bnmi\b|\bnöjd")
@@ -287,7 +308,7 @@ _HIGH_SHARE = re.compile(
     r"har svarat|svarat|\bja\b|tillgång"
 )
 _PER_INHABITANT = re.compile(r"/\s*inv|per inv|/\s*invånare|/\s*person|/\s*ätande")
-_MONEY_PER_GROUP = re.compile(r"kr/inv(?:ånare)?\s+\d|kr/inv(?:ånare)? \d|kr/invånare \d")
+_MONEY_PER_GROUP = re.compile(r"kr/inv(?:ånare)?\s+\d")  # kronor per inhabitant 65+ …
 
 _RANGES: tuple[tuple[str, KpiKind], ...] = (
     ("meritvärde", KpiKind("range", (205, 240), (8, 16), (0.0, 0.8), (0, 340), 1)),
@@ -317,6 +338,9 @@ def classify_kpi(kpi: dict[str, Any]) -> KpiKind:
         return KpiKind("categorical", codes=tuple(codes), decimals=0)
     if found := _POPULATION_TITLE.fullmatch(title.split(" (-")[0]):
         return _population_kind(found.group(1), share=found.group(2) != "antal")
+    if found := _POPULATION_CHANGE.match(title):
+        years = 1 if found.group(1) == "sedan föregående år" else 5
+        return KpiKind("population_change", decimals=int(found.group(2) == "procent"), years=years)
     if _SIGNED.search(title):
         return _signed_kind(title)
     if _SHARE.search(title):
@@ -333,7 +357,14 @@ def classify_kpi(kpi: dict[str, Any]) -> KpiKind:
         if word in title:
             return kind
     if "medellivslängd" in title:
-        centre = (19.0, 22.0) if "65" in title else (80.0, 84.0)
+        if "65" in title:
+            centre = (19.0, 22.0)
+        elif "kvinnor" in title:
+            centre = (83.0, 85.5)
+        elif "män" in title:
+            centre = (79.5, 82.5)
+        else:
+            centre = (81.0, 84.0)
         return KpiKind("range", centre, (0.5, 1.2), (0.05, 0.15), (14, 95), 1)
     if "medelålder" in title:
         centre = (40.0, 44.0) if title.startswith("medelålder,") else (78.0, 86.0)
@@ -358,8 +389,8 @@ def _population_kind(ages_text: str, *, share: bool) -> KpiKind:
 
 def _signed_kind(title: str) -> KpiKind:
     if "miljoner kronor" in title or re.search(r"\bm(n)?kr\b", title):
-        return KpiKind("signed_count", (-2e-3, 2e-3), (1e-3, 3e-3), (0.0, 0.0), None, 1)
-    if "kr" in title:
+        return KpiKind("signed_count", (-5e-4, 5e-4), (2e-4, 8e-4), (0.0, 0.0), None, 1)
+    if re.search(r"\bkr\b|kronor", title):
         return KpiKind("signed", (-3_000.0, 3_000.0), (500.0, 3_000.0), (0.0, 50.0), None, 0)
     if _SHARE.search(title):
         longer = any(word in title for word in ("fem", "5 år", "10 år", "tio"))
@@ -387,6 +418,8 @@ def _unit_kind(title: str) -> KpiKind:
             return KpiKind("level", (1_000.0, 5_000.0), (0.3, 0.6), (0.02, 0.06), decimals=0)
         return KpiKind("count", (0.05, 5.0), (0.2, 0.5), (0.01, 0.04), decimals=0)
     if re.search(r"\bkr\b|kronor", title):
+        if re.search(r"inkomst|skattekraft|skatteunderlag", title):
+            return KpiKind("level", (180_000.0, 320_000.0), (0.08, 0.15), (0.02, 0.035), decimals=0)
         if _MONEY_PER_GROUP.search(title):
             return KpiKind("level", (2_000.0, 120_000.0), (0.15, 0.35), (0.02, 0.04), decimals=0)
         if re.search(r"kr/inv|kr/invånare|kr per inv|kr/vuxna", title):
@@ -436,19 +469,16 @@ def _unit_kind(title: str) -> KpiKind:
         return KpiKind("level", (50.0, 400.0), (0.2, 0.4), (0.05, 0.12), decimals=1)
     if "antal" in title:
         if "/" in title or " per " in title:
-            return KpiKind("level", (1.0, 30.0), (0.15, 0.35), (-0.01, 0.01), decimals=1)
+            return KpiKind("level", (3.0, 20.0), (0.15, 0.35), (-0.01, 0.01), decimals=1)
         if "antal svar" in title:
             return KpiKind("count", (5e-3, 0.05), (0.2, 0.5), (-0.02, 0.02), decimals=0)
-        return KpiKind("count", (3e-4, 0.05), (0.2, 0.5), (-0.01, 0.015), decimals=0)
+        return KpiKind("count", (1e-4, 0.03), (0.2, 0.5), (-0.01, 0.015), decimals=0)
     if "/" in title:
         return KpiKind("level", (1.0, 300.0), (0.15, 0.4), (-0.02, 0.02), decimals=1)
-    for word, level in (
-        ("kvadratkilometer", (10.0, 5_000.0)),
-    ):  # fmt: skip
-        if word in title:
-            return KpiKind("level", level, (0.5, 1.0), (0.0, 0.0), decimals=1)
+    if "kvadratkilometer" in title:
+        return KpiKind("level", (10.0, 5_000.0), (0.5, 1.0), (0.0, 0.0), decimals=1)
     for word, per_head in (
-        ("ton", (0.01, 5.0)), ("kg", (5.0, 500.0)), ("mwh", (2.0, 30.0)),
+        ("ton", (0.01, 2.0)), ("kg", (5.0, 500.0)), ("mwh", (2.0, 30.0)),
         ("hektar", (0.005, 1.0)), ("kvm", (0.5, 10.0)), ("meter", (0.5, 20.0)),
         ("km", (0.001, 0.02)), ("kbm", (10.0, 200.0)), ("mw", (1e-4, 3e-3)),
     ):  # fmt: skip
@@ -465,7 +495,8 @@ _BOUNDED, _LOG, _LINEAR, _COUNT, _SIGNED_COUNT, _POPULATION, _CATEGORICAL = rang
 _MODES = {
     "share": _BOUNDED, "index": _BOUNDED, "level": _LOG, "range": _LINEAR,
     "signed": _LINEAR, "count": _COUNT, "signed_count": _SIGNED_COUNT,
-    "population": _POPULATION, "categorical": _CATEGORICAL,
+    "population": _POPULATION, "population_change": _POPULATION,
+    "categorical": _CATEGORICAL,
 }  # fmt: skip
 # Trends are counted from this year.
 _TREND_YEAR = 2015
@@ -481,10 +512,15 @@ class _Area(NamedTuple):
     women: float
 
 
-class _Spec(NamedTuple):
-    """One KPI's drawn parameters and the function computing a kommun's numbers."""
+# Areas' T values, and their K and M values (None unless divided by gender).
+Columns = tuple[list[float | None], list[float | None] | None, list[float | None] | None]
+NumbersFunction = Callable[[Sequence[_Area], int], Columns]
 
-    numbers: Callable[[_Area, int], Numbers | None]
+
+class _Spec(NamedTuple):
+    """One KPI's drawn parameters and the function computing kommuner's numbers."""
+
+    numbers: NumbersFunction
     total: bool
     divided: bool
     decimals: int
@@ -515,6 +551,7 @@ class SampleValues:
         self._catalogue = {kpi["id"]: kpi for kpi in catalogue}
         areas = load_municipalities() if municipalities is None else list(municipalities)
         self._kommuner = [_area(area["id"]) for area in areas if area.get("type") == "K"]
+        self._codes = [kommun.code for kommun in self._kommuner]
         # Riket and the regions are made from counties: a region ``00XX`` is the county XX
         # (its kommuner's codes start with XX; Region Gotland 0009 is kommun 0980).
         counties = sorted({kommun.code[:2] for kommun in self._kommuner})
@@ -546,7 +583,10 @@ class SampleValues:
             return found
         spec = self._specs[kpi]
         assert spec is not None
-        return _records(spec, spec.numbers(_area(municipality), year))
+        totals, women, men = spec.numbers([_area(municipality)], year)
+        if totals[0] is None:
+            return _records(spec, None)
+        return _records(spec, (totals[0], women[0] if women else None, men[0] if men else None))
 
     def kind(self, kpi: str) -> KpiKind | None:
         """What ``classify_kpi`` made of a catalogued KPI."""
@@ -570,37 +610,45 @@ class SampleValues:
 
     def _table(self, spec: _Spec, kpi: str, year: int) -> dict[str, list[dict[str, Any]] | None]:
         """Every listed area's records for one KPI and year; Riket and regions from kommuner."""
-        table: dict[str, list[dict[str, Any]] | None] = {}
+        totals, women, men = spec.numbers(self._kommuner, year)
         # Per county: the sums of T, K and M and of their weights (population, or 1).
         sums = [[0.0] * 6 for _ in range(max(self._county_of, default=-1) + 1)]
-        numbers, divided = spec.numbers, spec.divided
         weights = self._weights(year, spec.total)
-        for kommun, county, weight in zip(self._kommuner, self._county_of, weights, strict=True):
-            found = numbers(kommun, year)
-            if found is None:
-                table[kommun.code] = _records(spec, None)
-                continue
-            both, women, men = found
-            county_sums = sums[county]
-            county_sums[0] += weight * both
-            county_sums[1] += weight
-            if not divided:
-                table[kommun.code] = [
-                    {"gender": "T", "count": 1, "status": "", "value": both, "isdeleted": False}
-                ]
-                continue
-            table[kommun.code] = [
-                {"gender": "T", "count": 1, "status": "", "value": both, "isdeleted": False},
-                {"gender": "K", "count": 1, "status": "", "value": women, "isdeleted": False},
-                {"gender": "M", "count": 1, "status": "", "value": men, "isdeleted": False},
+        for county, weight, both in zip(self._county_of, weights, totals, strict=True):
+            if both is not None:
+                county_sums = sums[county]
+                county_sums[0] += weight * both
+                county_sums[1] += weight
+        if women is None or men is None:
+            rows = [
+                [{"gender": "T", "count": 1, "status": "", "value": both, "isdeleted": False}]
+                for both in totals
             ]
-            if women is not None and men is not None:
-                county_sums[2] += weight * women
-                county_sums[3] += weight
-                county_sums[4] += weight * men
-                county_sums[5] += weight
+        else:
+            rows = [
+                [
+                    {"gender": "T", "count": 1, "status": "", "value": both, "isdeleted": False},
+                    {"gender": "K", "count": 1, "status": "", "value": female, "isdeleted": False},
+                    {"gender": "M", "count": 1, "status": "", "value": male, "isdeleted": False},
+                ]
+                for both, female, male in zip(totals, women, men, strict=True)
+            ]
+            for county, weight, female, male in zip(
+                self._county_of, weights, women, men, strict=True
+            ):
+                if female is not None and male is not None:
+                    county_sums = sums[county]
+                    county_sums[2] += weight * female
+                    county_sums[3] += weight
+                    county_sums[4] += weight * male
+                    county_sums[5] += weight
+        table: dict[str, list[dict[str, Any]] | None] = dict(zip(self._codes, rows, strict=True))
         for code, members in self._aggregates.items():
-            table[code] = _records(spec, _aggregate(spec, [sums[i] for i in members]))
+            if len(members) == 1:
+                summed = sums[members[0]]
+            else:
+                summed = [sum(column) for column in zip(*(sums[i] for i in members), strict=True)]
+            table[code] = _records(spec, _aggregate(spec, summed))
         if len(self._tables) >= _CACHED_TABLES:
             self._tables.clear()
         self._tables[kpi, year] = table
@@ -620,156 +668,223 @@ class SampleValues:
 
 def _area(code: str) -> _Area:
     kommun = _kommun(code)
-    return _Area(code, _bits(f"area|{code}") >> 32, kommun.population, kommun.female_share)
+    offset = (_bits(f"area|{code}") >> 32) % _DRAW_COUNT
+    return _Area(code, offset, kommun.population, kommun.female_share)
 
 
-def _numbers_function(
-    kind: KpiKind, seed: int, divided: bool
-) -> Callable[[_Area, int], Numbers | None]:
-    """A KPI's own parameters, drawn from its seed, in a function of (kommun, year).
+def _numbers_function(kind: KpiKind, seed: int, divided: bool) -> NumbersFunction:
+    """A KPI's own parameters, drawn from its seed, in a function of (kommuner, year).
 
-    The value is centre × the area's lasting difference (``_AREA_EFFECTS``, one per KPI
-    and area) × a trend × a little yearly noise (``_DRAWS``), each on the scale of its
-    kind; table look-ups instead of a hash per value keep the fake server fast.
+    A value is the KPI's centre, moved by the area's lasting difference
+    (``_AREA_EFFECTS``, one per KPI and area), a trend and a little yearly noise
+    (``_DRAWS``), each on the scale of its kind. The function answers columns: the
+    areas' T values, and their K and M values (None unless divided by gender). Table
+    look-ups instead of a hash per value, and one call per list of areas, keep the fake
+    server fast.
     """
     rng = random.Random(seed)
     mode = _MODES[kind.kind]
-    base = seed >> 32
+    base = (seed >> 32) % _DRAW_COUNT  # small ints keep the arithmetic fast
     low, high = kind.bounds or (-math.inf, math.inf)
     uniform = rng.random()
     drawn = kind.centre[0] + (kind.centre[1] - kind.centre[0]) * uniform
     spread = kind.spread[0] + (kind.spread[1] - kind.spread[0]) * rng.random()
     trend = kind.trend[0] + (kind.trend[1] - kind.trend[0]) * rng.random()
-    scale = (
-        0.1 + 0.15 * rng.random() if mode in (_BOUNDED, _LOG, _COUNT) else 0.05 + 0.1 * rng.random()
-    )
-    noise = spread * scale
+    relative = mode in (_BOUNDED, _LOG, _COUNT)
+    noise = spread * (0.1 + 0.15 * rng.random() if relative else 0.05 + 0.1 * rng.random())
     women_share = 0.5 + 0.1 * (rng.random() - 0.5)
     gender = 0.15 * (2 * rng.random() - 1)
     decimals = kind.decimals
     draws, effects, uniforms, count = _DRAWS, _AREA_EFFECTS, _AREA_UNIFORM, _DRAW_COUNT
     exp = math.exp
+
     if mode == _BOUNDED:
         share = min(max(drawn, 0.5), 99.5) / 100
         start = math.log(share / (1 - share)) - trend * _TREND_YEAR
 
-        def bounded(area: _Area, year: int) -> Numbers | None:
-            offset = base + area.offset
-            is_null, wobble, _ = draws[(offset + year * 7919) % count]
-            if is_null:
-                return None
-            shift = start + spread * effects[offset % count] + trend * year + noise * wobble
-            value = 100.0 / (1.0 + exp(-shift))
-            if not divided:
-                return round(value, decimals), None, None
-            gap = (gender + 0.04 * wobble) * value * (100.0 - value) / 100.0
-            return (
-                round(value, decimals),
-                round(value + gap, decimals),
-                round(value - gap, decimals),
-            )
+        def bounded(areas: Sequence[_Area], year: int) -> Columns:
+            totals: list[float | None] = []
+            women: list[float | None] = []
+            men: list[float | None] = []
+            level, year_index = start + trend * year, year * 7919 % count
+            for area in areas:
+                offset = base + area.offset
+                is_null, wobble, _ = draws[(offset + year_index) % count]
+                if is_null:
+                    totals.append(None)
+                    if divided:
+                        women.append(None)
+                        men.append(None)
+                    continue
+                shift = level + spread * effects[offset % count] + noise * wobble
+                value = 100.0 / (1.0 + exp(-shift))
+                totals.append(round(value, decimals))
+                if divided:
+                    gap = (gender + 0.04 * wobble) * value * (100.0 - value) / 100.0
+                    women.append(round(value + gap, decimals))
+                    men.append(round(value - gap, decimals))
+            return (totals, women, men) if divided else (totals, None, None)
 
         return bounded
+
     if mode in (_LOG, _COUNT):
         # Log-uniform: a level of 10 is as likely as one of 1000.
         start = math.log(kind.centre[0]) + math.log(kind.centre[1] / kind.centre[0]) * uniform
         start -= trend * _TREND_YEAR
         per_head = mode == _COUNT
 
-        def level(area: _Area, year: int) -> Numbers | None:
-            offset = base + area.offset
-            is_null, wobble, _ = draws[(offset + year * 7919) % count]
-            if is_null:
-                return None
-            value = exp(start + spread * effects[offset % count] + trend * year + noise * wobble)
-            if per_head:
-                value = round(
-                    value * (area.population.get(year) or population(area.code, year)), decimals
-                )
-                if not divided:
-                    return value, None, None
-                women = round(value * (women_share + 0.02 * wobble), decimals)
-                return value, women, round(value - women, decimals)
-            if not divided:
-                return round(value, decimals), None, None
-            gap = gender + 0.03 * wobble
-            return (
-                round(value, decimals),
-                round(value * (1 + gap), decimals),
-                round(value * (1 - gap), decimals),
-            )
+        def level(areas: Sequence[_Area], year: int) -> Columns:
+            totals: list[float | None] = []
+            women: list[float | None] = []
+            men: list[float | None] = []
+            log_level, year_index = start + trend * year, year * 7919 % count
+            for area in areas:
+                offset = base + area.offset
+                is_null, wobble, _ = draws[(offset + year_index) % count]
+                if is_null:
+                    totals.append(None)
+                    if divided:
+                        women.append(None)
+                        men.append(None)
+                    continue
+                value = exp(log_level + spread * effects[offset % count] + noise * wobble)
+                if per_head:
+                    value = round(value * _population_of(area, year), decimals)
+                    totals.append(value)
+                    if divided:
+                        share = round(value * (women_share + 0.02 * wobble), decimals)
+                        women.append(share)
+                        men.append(round(value - share, decimals))
+                    continue
+                totals.append(round(value, decimals))
+                if divided:
+                    gap = gender + 0.03 * wobble
+                    women.append(round(value * (1 + gap), decimals))
+                    men.append(round(value * (1 - gap), decimals))
+            return (totals, women, men) if divided else (totals, None, None)
 
         return level
+
     if mode in (_LINEAR, _SIGNED_COUNT):
         start = drawn - trend * _TREND_YEAR
         per_head = mode == _SIGNED_COUNT
 
-        def linear(area: _Area, year: int) -> Numbers | None:
-            offset = base + area.offset
-            is_null, wobble, _ = draws[(offset + year * 7919) % count]
-            if is_null:
-                return None
-            value = start + spread * effects[offset % count] + trend * year + noise * wobble
-            if per_head:
-                value = round(
-                    value * (area.population.get(year) or population(area.code, year)), decimals
-                )
-                if not divided:
-                    return value, None, None
-                women = round(value * women_share, decimals)
-                return value, women, round(value - women, decimals)
-            value = min(max(value, low), high)
-            if not divided:
-                return round(value, decimals), None, None
-            gap = (gender + 0.05 * wobble) * spread * 2
-            return (
-                round(value, decimals),
-                round(min(max(value + gap, low), high), decimals),
-                round(min(max(value - gap, low), high), decimals),
-            )
+        def linear(areas: Sequence[_Area], year: int) -> Columns:
+            totals: list[float | None] = []
+            women: list[float | None] = []
+            men: list[float | None] = []
+            centre, year_index = start + trend * year, year * 7919 % count
+            for area in areas:
+                offset = base + area.offset
+                is_null, wobble, _ = draws[(offset + year_index) % count]
+                if is_null:
+                    totals.append(None)
+                    if divided:
+                        women.append(None)
+                        men.append(None)
+                    continue
+                value = centre + spread * effects[offset % count] + noise * wobble
+                if per_head:
+                    value = round(value * _population_of(area, year), decimals)
+                    totals.append(value)
+                    if divided:
+                        share = round(value * women_share, decimals)
+                        women.append(share)
+                        men.append(round(value - share, decimals))
+                    continue
+                value = min(max(value, low), high)
+                totals.append(round(value, decimals))
+                if divided:
+                    gap = (gender + 0.05 * wobble) * spread * 2
+                    women.append(round(min(max(value + gap, low), high), decimals))
+                    men.append(round(min(max(value - gap, low), high), decimals))
+            return (totals, women, men) if divided else (totals, None, None)
 
         return linear
+
+    if mode == _POPULATION and kind.years:
+        # Exact: the change of ``population`` over ``years``; never null.
+        back, percent = kind.years, bool(kind.decimals)
+
+        def change(areas: Sequence[_Area], year: int) -> Columns:
+            totals: list[float | None] = []
+            women: list[float | None] = []
+            men: list[float | None] = []
+            for area in areas:
+                now, then = _population_of(area, year), _population_of(area, year - back)
+                if percent:
+                    value = round(100.0 * (now - then) / then, decimals)
+                    totals.append(value)
+                    women.append(value)
+                    men.append(value)
+                else:
+                    share = round((now - then) * area.women)
+                    totals.append(float(now - then))
+                    women.append(float(share))
+                    men.append(float(now - then - share))
+            return (totals, women, men) if divided else (totals, None, None)
+
+        return change
+
     if mode == _POPULATION:
         # Exact: "Invånare totalt, antal" is ``population``; never null.
         share = sum(age_share(low_age, high_age) for low_age, high_age in kind.ages)
 
-        def people(area: _Area, year: int) -> Numbers | None:
-            value = round((area.population.get(year) or population(area.code, year)) * share)
-            if not divided:
-                return float(value), None, None
-            women = round(value * area.women)
-            return float(value), float(women), float(value - women)
+        def people(areas: Sequence[_Area], year: int) -> Columns:
+            totals: list[float | None] = []
+            women: list[float | None] = []
+            men: list[float | None] = []
+            for area in areas:
+                value = round(_population_of(area, year) * share)
+                totals.append(float(value))
+                if divided:
+                    female = round(value * area.women)
+                    women.append(float(female))
+                    men.append(float(value - female))
+            return (totals, women, men) if divided else (totals, None, None)
 
         return people
+
     # Categorical: an area keeps its answer, now and then changing it.
     weights = [0.2 + rng.random() for _ in kind.codes]
     cuts = [sum(weights[: i + 1]) / sum(weights) for i in range(len(weights) - 1)]
     codes = [float(code) for code in kind.codes]
 
-    def categorical(area: _Area, year: int) -> Numbers | None:
-        offset = base + area.offset
-        is_null, _, uniform = draws[(offset + year * 7919) % count]
-        if is_null:
-            return None
-        choice = uniforms[offset % count] if uniform >= 0.15 else uniform / 0.15
-        value = codes[bisect.bisect(cuts, choice)]
-        return (value, value, value) if divided else (value, None, None)
+    def categorical(areas: Sequence[_Area], year: int) -> Columns:
+        totals: list[float | None] = []
+        year_index = year * 7919 % count
+        for area in areas:
+            offset = base + area.offset
+            is_null, _, draw = draws[(offset + year_index) % count]
+            if is_null:
+                totals.append(None)
+                continue
+            choice = uniforms[offset % count] if draw >= 0.15 else draw / 0.15
+            totals.append(codes[bisect.bisect(cuts, choice)])
+        return (totals, totals, totals) if divided else (totals, None, None)
 
     return categorical
 
 
-def _aggregate(spec: _Spec, counties: Sequence[list[float]]) -> Numbers | None:
-    """Riket's or a region's (T, K, M): the sum or population-weighted mean of kommuner."""
-    results: list[float | None] = []
-    for index in range(3):
-        value = sum(county[2 * index] for county in counties)
-        weight = sum(county[2 * index + 1] for county in counties)
-        if not weight:
-            results.append(None)
-        else:
-            results.append(round(value if spec.total else value / weight, spec.decimals))
-    total, women, men = results
-    return None if total is None else (total, women, men)
+def _population_of(area: _Area, year: int) -> int:
+    return area.population.get(year) or population(area.code, year)
+
+
+def _aggregate(spec: _Spec, sums: Sequence[float]) -> Numbers | None:
+    """Riket's or a region's (T, K, M) from its kommuner's sums: a sum or a weighted mean."""
+    if not sums[1]:
+        return None
+    decimals = spec.decimals
+    if spec.total:
+        women, men = (
+            (round(sums[2], decimals), round(sums[4], decimals)) if sums[3] else (None, None)
+        )
+        return round(sums[0], decimals), women, men
+    if sums[3] and sums[5]:
+        women, men = round(sums[2] / sums[3], decimals), round(sums[4] / sums[5], decimals)
+    else:
+        women = men = None
+    return round(sums[0] / sums[1], decimals), women, men
 
 
 def _records(spec: _Spec, numbers: Numbers | None) -> list[dict[str, Any]]:
@@ -815,18 +930,21 @@ def _bits(text: str) -> int:
 def _draws(count: int, seed: int) -> list[tuple[bool, float, float]]:
     """Pre-drawn (null?, yearly noise, uniform) triples for ``SampleValues``."""
     rng = random.Random(seed)
-    return [
-        (rng.random() < _NULL_SHARE, min(max(rng.gauss(0, 1), -2.5), 2.5), rng.random())
-        for _ in range(count)
-    ]
+    return [(rng.random() < _NULL_SHARE, _normal(rng), rng.random()) for _ in range(count)]
 
 
-# A table lookup instead of a hash per value keeps the fake server fast. The draws for
-# one (KPI, area) — an area's lasting difference — are indexed without the year.
+def _normal(rng: random.Random) -> float:
+    """About N(0, 1), within ±2.5."""
+    return min(max(rng.gauss(0, 1), -2.5), 2.5)
+
+
+# A table lookup instead of a hash per value keeps the fake server fast. A (KPI, area)'s
+# lasting difference is the draw at its offset, a year's noise the draw at the offset
+# moved by the year (a prime count keeps the two apart).
 _DRAW_COUNT = 65_537
 _DRAWS = _draws(_DRAW_COUNT, seed=2026)
-_AREA_EFFECTS = [draw[1] for draw in _draws(_DRAW_COUNT, seed=290)]
-_AREA_UNIFORM = [draw[2] for draw in _draws(_DRAW_COUNT, seed=312)]
+_AREA_EFFECTS = [draw[1] for draw in _DRAWS]
+_AREA_UNIFORM = [draw[2] for draw in _DRAWS]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -3,8 +3,12 @@
 Serves the tables in ``fakes/data/scb/`` (see its README: real recorded metadata, the
 Region lists widened to every area, and recorded data answers). A data call answers
 any selection over a table's metadata: cells found in a recording keep the recorded
-value and status; every other cell is a deterministic SYNTHETIC sample value, and the
-answer says so in its ``note``.
+value and status; every other cell is a deterministic SYNTHETIC sample value, not a
+statistic (see "generated SAMPLE cells" below: plausible for what the table measures,
+from the same kommun populations as the fake Kolada's, Riket and counties made from
+their kommuner), and the answer says so in its ``note``. Every answer carries the
+header ``X-Malbild-Sample-Data: generated`` (unless ``sample_data=False``): the
+pipeline lands such answers as sample data.
 
 It enforces what the live service does: the ``/config`` limits (cells per call, calls
 per sliding window per client address, answered with 429 and ``Retry-After``), and
@@ -17,20 +21,34 @@ problem+json refusals (404 "Non-existent table", 400 "Non-existent variable",
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import math
+import random
 import re
 import threading
 import time
+import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from fakes.sample_data import (
+    BASE_YEAR,
+    SAMPLE_DATA_HEADER,
+    SAMPLE_DATA_HEADER_VALUE,
+    age_share,
+    female_share,
+    kommun_codes,
+    population,
+)
 from transforms.scb import jsonstat_codes
 
 DATA_DIR = Path(__file__).parent / "data" / "scb"
@@ -79,6 +97,7 @@ class _Recording:
 class _Table:
     metadata: dict[str, Any]
     recordings: list[_Recording] = field(default_factory=list)
+    synthetic: _Synthetic | None = None
 
     @property
     def variables(self) -> list[str]:
@@ -122,11 +141,15 @@ class FakeScbServer:
         window: float = 10.0,
         latency: float = 0.0,
         data_dir: Path = DATA_DIR,
+        sample_data: bool = True,
     ):
         self.max_data_cells = max_data_cells
         self.max_calls = max_calls
         self.window = window
         self.latency = latency
+        # Every answer says its values are generated (``X-Malbild-Sample-Data``); a test
+        # that checks how real sources are attributed can turn it off.
+        self.sample_data = sample_data
         self.tables = _load_tables(data_dir)
         self.codelists = {
             path.stem: json.loads(path.read_text("utf-8"))
@@ -232,6 +255,8 @@ class FakeScbServer:
         request.send_response(status)
         request.send_header("Content-Type", content_type)
         request.send_header("Content-Length", str(len(payload)))
+        if self.sample_data:
+            request.send_header(SAMPLE_DATA_HEADER, SAMPLE_DATA_HEADER_VALUE)
         for name, value in headers.items():
             request.send_header(name, value)
         request.end_headers()
@@ -429,7 +454,9 @@ class FakeScbServer:
                 value, symbol = recording.cells[tuple(where[d] for d in recording.ids)]
                 total = None if value is None or total is None else total + value
             return total, symbol if total is None else None
-        return _synthetic(table_id, table, cell)
+        if table.synthetic is None:
+            table.synthetic = _Synthetic(table_id, table.metadata)
+        return table.synthetic.cell(cell)
 
 
 def _select(codes: list[str], item: str, is_time: bool, variable: str) -> list[str]:
@@ -474,16 +501,591 @@ def _select(codes: list[str], item: str, is_time: bool, variable: str) -> list[s
         raise Problem(400, "Illegal selection expression", item) from None
 
 
-def _synthetic(table_id: str, table: _Table, cell: dict[str, str]) -> Cell:
-    """A deterministic sample value: a level per series, a gentle trend over the years."""
-    time_vars = (table.metadata.get("role") or {}).get("time", [])
-    series = "|".join(f"{k}={v}" for k, v in sorted(cell.items()) if k not in time_vars)
-    seed = int.from_bytes(hashlib.sha256(f"{table_id}|{series}".encode()).digest()[:8], "big")
-    period = next((cell[v] for v in time_vars if v in cell), "2000")
-    year = int(period[:4]) if period[:4].isdigit() else 2000
-    noise = int.from_bytes(hashlib.sha256(f"{seed}|{period}".encode()).digest()[:2], "big")
-    if noise % 97 == 0:
-        return None, ".."
-    level = 1_000 + seed % 60_000
-    trend = 1 + ((seed >> 20) % 5 - 1) / 100
-    return float(round(level * trend ** (year - 2000) + noise % 50)), None
+# -- generated SAMPLE cells ----------------------------------------------------------------
+#
+# Cells no recording holds are made up, deterministically, from the same kommun
+# populations as the fake Kolada's (``fakes.sample_data.population``): a population
+# cell is that population (times an age, sex and civil status share), flows and
+# dwellings are plausible in sign and size for it, incomes, mean ages and employment
+# rates stay in their ranges. A county, Riket and Stor-Stockholm/-Göteborg/-Malmö are
+# the sum (counts) or population-weighted mean (rates, means) of their kommuner's
+# generated values (a kommun cell found in a recording is still served as recorded).
+# None of these values are statistics.
+
+# SCB's metropolitan areas (Storstadsområden), by their kommuner; Stor-Stockholm
+# ``0010`` is Stockholms län.
+_METROPOLITAN = {
+    "0020": ("1480", "1481", "1384", "1401", "1402", "1407", "1415", "1419", "1440",
+             "1441", "1462", "1482", "1489"),
+    "0030": ("1280", "1281", "1230", "1231", "1233", "1261", "1262", "1263", "1264",
+             "1267", "1285", "1287"),
+}  # fmt: skip
+# About one kommun and period in a hundred of the non-population tables is "..", as
+# some of SCB's are (all of its cells alike, so flows still add up in the sums).
+_MISSING_ONE_IN = 97
+_CACHED_ROWS = 1_000
+
+# Semantic variables, by their label (casefolded), so renamed variables still work.
+_ROLES_BY_LABEL = {
+    "ålder": "age", "age": "age", "kön": "sex", "sex": "sex", "civilstånd": "civil",
+    "hustyp": "house", "utbildningsnivå": "education", "inkomstklass": "income",
+    "födelseregion": "birth", "ämne": "substance",
+}  # fmt: skip
+_REGION_LABELS = {"region", "område"}
+
+
+class _Synthetic:
+    """The generated SAMPLE cells of one table (see the comment above)."""
+
+    def __init__(self, table_id: str, metadata: dict[str, Any]):
+        self.table_id = table_id
+        roles = metadata.get("role") or {}
+        variables = list(metadata["id"])
+        labels = {v: str(metadata["dimension"][v].get("label") or "").casefold() for v in variables}
+        geo = list(roles.get("geo") or []) or [v for v in variables if labels[v] in _REGION_LABELS]
+        self.region = geo[0] if geo else None
+        self.time = (roles.get("time") or [None])[0]
+        self.content = (roles.get("metric") or [None])[0]
+        self.others = [v for v in variables if v != self.region]
+        self.roles = {v: _ROLES_BY_LABEL.get(labels[v], "other") for v in variables}
+        self.sizes = {v: len(jsonstat_codes(metadata["dimension"][v])) for v in variables}
+        units = (metadata["dimension"].get(self.content) or {}).get("category", {}).get("unit", {})
+        self.units = {
+            code: (str(u.get("base", "")), int(u.get("decimals", 0))) for code, u in units.items()
+        }
+        self.population_table = any(
+            _MODELS.get(code, _GENERIC)[0] in ("people", "change", "mean_age")
+            for code in self.units
+        )
+        self._rows: dict[tuple[str | None, ...], dict[str, Cell]] = {}
+
+    def cell(self, cell: dict[str, str]) -> Cell:
+        key = tuple(cell.get(v) for v in self.others)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._row(cell)
+            if len(self._rows) >= _CACHED_ROWS:
+                self._rows.clear()
+            self._rows[key] = row
+        region = cell.get(self.region, "00") if self.region else "00"
+        found = row.get(region)
+        if found is None:
+            found = row[region] = self._kommun_cell(region, cell)
+        return found
+
+    def _row(self, cell: dict[str, str]) -> dict[str, Cell]:
+        """Every kommun's cell for this selection of the other variables, and their sums."""
+        row: dict[str, Cell] = {}
+        selection = self._selection(cell)
+        kind = _MODELS.get(selection.content, _GENERIC)[0]
+        total = selection.generic_sum if kind == "generic" else _IS_SUM[kind]
+        for kommun in kommun_codes():
+            row[kommun] = self._kommun_value(kommun, selection)
+        for code, members in _aggregates().items():
+            value = weight = 0.0
+            for member in members:
+                found = row[member][0]
+                if found is not None:
+                    share = 1.0 if total else float(population(member, selection.year))
+                    value += share * found
+                    weight += share
+            if weight:
+                row[code] = (_rounded(value if total else value / weight, selection.decimals), None)
+        return row
+
+    def _kommun_cell(self, region: str, cell: dict[str, str]) -> Cell:
+        """A region code outside the kommun list: drawn as a kommun of its own."""
+        return self._kommun_value(region, self._selection(cell))
+
+    def _kommun_value(self, kommun: str, selection: _Selection) -> Cell:
+        if (
+            not self.population_table
+            and zlib.crc32(f"{self.table_id}|{kommun}|{selection.period}".encode())
+            % _MISSING_ONE_IN
+            == 0
+        ):
+            return None, ".."
+        model = _MODELS.get(selection.content, _GENERIC)[1]
+        value = model(kommun, selection)
+        return _rounded(value, selection.decimals), None
+
+    def _selection(self, cell: dict[str, str]) -> _Selection:
+        period = cell.get(self.time, "") if self.time else ""
+        year = int(period[:4]) if period[:4].isdigit() else BASE_YEAR
+        month = (
+            int(period[5:]) if len(period) > 5 and period[4] == "M" and period[5:].isdigit() else 12
+        )
+        content = cell.get(self.content, "") if self.content else ""
+        base, decimals = self.units.get(content, ("", 0))
+        codes: dict[str, str] = {}
+        shares = 1.0
+        for variable, role in self.roles.items():
+            code = cell.get(variable)
+            if code is None or variable in (self.region, self.time, self.content):
+                continue
+            if role == "other":
+                # An unknown variable: its codes share the total evenly (total-like codes aside).
+                if not _is_total(code):
+                    shares /= max(self.sizes[variable] - 1, 1)
+            else:
+                codes[role] = code
+        return _Selection(
+            table=self.table_id,
+            content=content,
+            period=period,
+            year=year,
+            month=month,
+            ages=_age_range(codes.get("age", "tot")),
+            sex=codes.get("sex") if codes.get("sex") in ("1", "2") else None,
+            codes=codes,
+            decimals=decimals,
+            other_share=shares,
+            generic_sum="antal" in base or "person" in base,
+        )
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """One cell's codes, read: the content, the period, an age band (None: all ages)…"""
+
+    table: str
+    content: str
+    period: str
+    year: int
+    month: int
+    ages: tuple[int, int | None] | None
+    sex: str | None
+    codes: dict[str, str]
+    decimals: int
+    other_share: float
+    generic_sum: bool
+
+    def code(self, role: str) -> str | None:
+        found = self.codes.get(role)
+        return None if found is None or _is_total(found) else found
+
+
+@functools.cache
+def _aggregates() -> dict[str, tuple[str, ...]]:
+    """SCB's Riket ``00``, counties ``XX`` and metropolitan areas, by their kommuner."""
+    kommuner = kommun_codes()
+    found: dict[str, tuple[str, ...]] = {"00": kommuner}
+    for county in sorted({kommun[:2] for kommun in kommuner}):
+        found[county] = tuple(kommun for kommun in kommuner if kommun[:2] == county)
+    found["0010"] = found.get("01", ())
+    found.update(_METROPOLITAN)
+    return found
+
+
+def _is_total(code: str) -> bool:
+    return code.casefold().startswith("tot") or code in ("1+2", "SC")
+
+
+def _age_range(code: str) -> tuple[int, int | None] | None:
+    """The ages an SCB age code covers: ``tot``/``TotSA`` None, ``-4`` 0–4, ``85+``…"""
+    text = code.strip()
+    if text.upper() in ("TOT", "TOTSA", "TOT1", "TOT5", "TOT10", "TOTALT"):
+        return None
+    if text[:3].casefold() == "tot":
+        text = text[3:]
+    found = re.fullmatch(r"(\d*)\s*(?:-\s*(\d+)|(\+)\d*)?", text)
+    if found is None or not (found.group(1) or found.group(2)):
+        return None
+    low = int(found.group(1) or 0)
+    if found.group(3):
+        return low, None
+    return low, int(found.group(2)) if found.group(2) else low
+
+
+def _rounded(value: float, decimals: int) -> float:
+    return float(round(value, decimals))
+
+
+@functools.cache
+def _effect(kommun: str, purpose: str) -> float:
+    """A kommun's lasting SAMPLE difference for one purpose: about N(0, 1), within ±2.5."""
+    return min(max(random.Random(_bits(f"scb|{purpose}|{kommun}")).gauss(0, 1), -2.5), 2.5)
+
+
+def _noise(kommun: str, purpose: str, year: int) -> float:
+    return _effect(kommun, f"{purpose}|{year}")
+
+
+def _size(kommun: str) -> float:
+    """log10 of a kommun's size relative to 20,000 inhabitants (big cities about 1.7)."""
+    return math.log10(population(kommun, BASE_YEAR) / 20_000)
+
+
+def _people_at(kommun: str, selection: _Selection) -> float:
+    """The kommun's population at the cell's period (months interpolate the year)."""
+    now = population(kommun, selection.year)
+    if selection.month == 12:
+        return float(now)
+    before = population(kommun, selection.year - 1)
+    return before + (now - before) * selection.month / 12
+
+
+def _ages_share(selection: _Selection) -> float:
+    return 1.0 if selection.ages is None else age_share(*selection.ages)
+
+
+def _band(selection: _Selection, low: int = 0, high: int = 100) -> tuple[int, int]:
+    """The cell's age band within ``low``–``high`` (the ages a table covers)."""
+    band_low, band_high = selection.ages or (low, high)
+    return max(band_low, low), min(high if band_high is None else band_high, high)
+
+
+def _sex_share(kommun: str, selection: _Selection) -> float:
+    if selection.sex is None:
+        return 1.0
+    women = female_share(kommun) + (0.08 if selection.ages and selection.ages[0] >= 75 else 0.0)
+    return women if selection.sex == "2" else 1 - women
+
+
+@functools.cache
+def _age_mean(profile: str, low: int, high: int) -> float:
+    """The population-weighted mean of an age profile over ages ``low``–``high``."""
+    ages = range(max(low, 0), min(high, 100) + 1)
+    weights = [age_share(age, age) for age in ages]
+    if not sum(weights):
+        return 0.0
+    return sum(w * _PROFILES[profile](age) for w, age in zip(weights, ages, strict=True)) / sum(
+        weights
+    )
+
+
+def _civil(age: int, status: str) -> float:
+    if age < 18:
+        return 1.0 if status == "OG" else 0.0
+    married = min(0.55, 0.022 * (age - 18)) if age < 75 else max(0.3, 0.55 - 0.02 * (age - 75))
+    divorced = min(0.13, 0.005 * (age - 22)) if age > 22 else 0.0
+    widowed = 0.0 if age < 55 else min(0.55, 0.012 * (age - 55) ** 1.3 / 4)
+    shares = {"G": married, "SK": divorced, "ÄNKL": widowed}
+    return shares.get(status, max(1.0 - married - divorced - widowed, 0.0))
+
+
+def _employment(age: int) -> float:
+    for top, rate in ((19, 0.3), (24, 0.62), (29, 0.8), (54, 0.86), (59, 0.82), (64, 0.7),
+                      (69, 0.22), (74, 0.08)):  # fmt: skip
+        if age <= top:
+            return rate
+    return 0.02
+
+
+def _income_by_age(age: int) -> float:
+    for top, factor in ((19, 0.08), (24, 0.55), (29, 0.82), (34, 0.95), (39, 1.05), (54, 1.12),
+                        (59, 1.08), (64, 0.98), (69, 0.72), (74, 0.6), (84, 0.52)):  # fmt: skip
+        if age <= top:
+            return factor
+    return 0.45
+
+
+def _moving(age: int) -> float:
+    """How much people of an age move, relative to the average."""
+    for top, factor in ((17, 0.9), (18, 2.0), (29, 3.2), (39, 1.8), (64, 0.7)):
+        if age <= top:
+            return factor
+    return 0.3
+
+
+_PROFILES: dict[str, Callable[[int], float]] = {
+    "employment": _employment,
+    "income": _income_by_age,
+    "moving": _moving,
+    **{f"civil|{s}": functools.partial(_civil, status=s) for s in ("OG", "G", "SK", "ÄNKL")},
+}
+_EDUCATION = {  # shares of the levels by age (up to 19, 24, 64, 74)
+    19: {"1": 0.01, "2": 0.75, "3": 0.05, "4": 0.15, "5": 0.0, "6": 0.0, "7": 0.0, "US": 0.04},
+    24: {"1": 0.01, "2": 0.1, "3": 0.05, "4": 0.55, "5": 0.12, "6": 0.12, "7": 0.0, "US": 0.05},
+    64: {"1": 0.03, "2": 0.07, "3": 0.12, "4": 0.25, "5": 0.16, "6": 0.33, "7": 0.015,
+         "US": 0.025},
+    74: {"1": 0.12, "2": 0.1, "3": 0.25, "4": 0.12, "5": 0.15, "6": 0.22, "7": 0.01, "US": 0.03},
+}  # fmt: skip
+
+
+def _education_share(age: int, level: str) -> float:
+    return next(shares for top, shares in _EDUCATION.items() if age <= top or top == 74)[level]
+
+
+for _level in _EDUCATION[64]:
+    _PROFILES[f"education|{_level}"] = functools.partial(_education_share, level=_level)
+
+
+def _people(kommun: str, selection: _Selection) -> float:
+    """Folkmängd: the population, times the age band's, sex's and civil status' shares."""
+    value = _people_at(kommun, selection) * _ages_share(selection) * _sex_share(kommun, selection)
+    if status := selection.code("civil"):
+        value *= _age_mean(f"civil|{status}", *_band(selection))
+        if status == "ÄNKL" and selection.sex is not None:
+            value *= 1.5 if selection.sex == "2" else 0.5  # more widows than widowers
+    return value * selection.other_share
+
+
+def _change(kommun: str, selection: _Selection) -> float:
+    """Folkökning: this year's population less last year's, shared like ``_people``."""
+    change = population(kommun, selection.year) - population(kommun, selection.year - 1)
+    people = _people(kommun, selection)
+    return change * people / max(_people_at(kommun, selection), 1.0)
+
+
+def _mean_age(kommun: str, selection: _Selection) -> float:
+    """Medelålder: 38–48 years, younger in cities, slowly rising."""
+    value = 42.5 + 1.5 * _effect(kommun, "age") - 1.2 * _size(kommun)
+    value += 0.07 * (selection.year - BASE_YEAR) + 0.1 * _noise(kommun, "age", selection.year)
+    value = min(max(value, 38.0), 48.0)
+    return value + {"1": -1.2, "2": 1.2}.get(selection.sex or "", 0.0)
+
+
+# Immigration by year, relative to the average (roughly the shape of the 2010s wave).
+_IMMIGRATION = {2013: 1.2, 2014: 1.35, 2015: 1.4, 2016: 1.6, 2017: 1.4, 2018: 1.2, 2019: 1.05,
+                2020: 0.75, 2021: 0.8, 2022: 0.95, 2023: 0.85, 2024: 0.75, 2025: 0.7}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65_536)
+def _flows(kommun: str, year: int) -> dict[str, int]:
+    """A kommun's moves in a year, in whole people, adding up as SCB's do."""
+    now, before = population(kommun, year), population(kommun, year - 1)
+    natural = round(before * (0.001 * _effect(kommun, "births") + 0.002 * _size(kommun)))
+    net = now - before - natural
+    factor = _IMMIGRATION.get(year, 0.6 if year < 2006 else 0.95)
+    immigration = round(before * 0.009 * math.exp(0.35 * _effect(kommun, "immigration")) * factor)
+    emigration = round(before * 0.005 * math.exp(0.25 * _effect(kommun, "emigration")))
+    domestic_net = net - (immigration - emigration)
+    out = round(
+        before
+        * 0.055
+        * math.exp(0.2 * _effect(kommun, "moves") + 0.05 * _noise(kommun, "moves", year))
+    )
+    out = max(out, -domestic_net + round(before * 0.01))
+    return {
+        "in": out + domestic_net + immigration,
+        "out": out + emigration,
+        "immigration": immigration,
+        "emigration": emigration,
+        "net": net,
+        "immigration_net": immigration - emigration,
+        "domestic_in": out + domestic_net,
+        "domestic_out": out,
+        "domestic_net": domestic_net,
+    }
+
+
+_FLOW_CONTENTS = {
+    "BE0101AU": "in", "BE0101AV": "out", "BE0101AX": "immigration", "BE0101AY": "emigration",
+    "BE0101AZ": "net", "BE0101A1": "immigration_net", "BE0101A2": "domestic_in",
+    "BE0101A3": "domestic_out", "BE0101A4": "domestic_net",
+    "0000086B": "in", "0000086F": "out", "00000869": "immigration", "00000867": "emigration",
+    "00000868": "net", "0000086A": "immigration_net", "0000086D": "domestic_in",
+    "0000086E": "domestic_out", "0000086C": "domestic_net",
+}  # fmt: skip
+
+
+def _flow(kommun: str, selection: _Selection) -> float:
+    value = float(_flows(kommun, selection.year)[_FLOW_CONTENTS[selection.content]])
+    if selection.ages is not None:
+        value *= _age_mean("moving", *_band(selection)) * age_share(*selection.ages)
+    if selection.sex is not None:
+        value *= 0.51 if selection.sex == "1" else 0.49
+    return value * selection.other_share
+
+
+# Dwellings completed per 1000 inhabitants in Sweden, roughly, by year (interpolated).
+_BUILDING = (
+    (1938, 4.0), (1950, 6.5), (1965, 12.0), (1970, 13.5), (1975, 9.0), (1980, 6.0),
+    (1985, 4.0), (1990, 7.5), (1993, 4.0), (1996, 1.5), (2000, 1.5), (2005, 2.5),
+    (2010, 2.1), (2016, 4.2), (2018, 5.4), (2022, 5.4), (2024, 3.3), (2025, 2.4),
+)  # fmt: skip
+
+
+def _building(year: int) -> float:
+    for (first, low), (last, high) in itertools.pairwise(_BUILDING):
+        if first <= year <= last:
+            return (low + (high - low) * (year - first) / (last - first)) / 1000
+    return _BUILDING[0][1] / 1000 if year < _BUILDING[0][0] else _BUILDING[-1][1] / 1000
+
+
+def _dwellings(kommun: str, selection: _Selection) -> float:
+    """Completed dwellings (or their rooms): more where the population grows."""
+    year = selection.year
+    growth = math.log(population(kommun, BASE_YEAR) / population(kommun, BASE_YEAR - 10)) / 10
+    # About 1 where a kommun grows as the country does (0.65 % a year).
+    rate = max(0.15, 1.0 + 60 * (growth - 0.0065)) * math.exp(
+        0.3 * _noise(kommun, "building", year)
+    )
+    total = round(population(kommun, year) * _building(year) * rate)
+    flats_share = min(max(0.3 + 0.2 * _size(kommun) + 0.1 * _effect(kommun, "flats"), 0.05), 0.95)
+    flats = round(total * flats_share)
+    house = selection.code("house")
+    counts = {"FLERBO": flats, "SMÅHUS": total - flats}
+    if selection.content == "BO0101A6":
+        rooms = {"FLERBO": round(2.7 * flats), "SMÅHUS": 5 * (total - flats)}
+        return float(rooms.get(house or "", sum(rooms.values())))
+    return float(counts.get(house or "", total))
+
+
+def _labour(kommun: str, selection: _Selection) -> float:
+    """Arbetsmarknadsstatus: people, the employed and unemployed among them, and rates."""
+    low, high = _band(selection, 15, 74)
+    people = _people(kommun, selection)
+    foreign = min(max(0.2 + 0.06 * _effect(kommun, "foreign") + 0.04 * _size(kommun), 0.06), 0.45)
+    birth = selection.code("birth")
+    employed = _age_mean("employment", low, high) + 0.03 * _effect(kommun, "employment")
+    employed += {"1": 0.01, "2": -0.01}.get(selection.sex or "", 0.0)
+    employed -= 0.01 if selection.year == 2020 else 0.0
+    unemployed = 0.06 * math.exp(0.3 * _effect(kommun, "unemployment"))
+    unemployed *= 1.6 if high <= 24 else 1.0
+    unemployed += {2020: 0.015, 2021: 0.01, 2023: 0.003, 2024: 0.008}.get(selection.year, 0.0)
+    if birth == "ut":
+        people *= foreign
+        employed, unemployed = employed - 0.14, unemployed * 2.8
+    elif birth == "in":
+        people *= 1 - foreign
+        employed, unemployed = employed + 0.035, unemployed * 0.7
+    employed = min(max(employed, 0.01), 0.97)
+    unemployed = min(max(unemployed, 0.01), 0.5)
+    workforce = min(employed / (1 - unemployed), 0.99)
+    outside = people * (1 - workforce)
+    studying = 0.7 if high <= 24 else 0.1 if low < 60 else 0.0
+    retired = 0.85 if low >= 65 else 0.25 if high >= 60 else 0.02
+    sick = 0.15
+    counts = {
+        "000002NT": people * employed,
+        "000002NM": people * (workforce - employed),
+        "000002NL": people * workforce,
+        "000002NR": outside * studying,
+        "000002NP": outside * retired,
+        "000002NQ": outside * sick,
+        "000002NO": outside * max(1 - studying - retired - sick, 0.0),
+        "000002NU": people,
+        "000002NN": 100 * unemployed,
+        "000002NK": 100 * workforce,
+        "000002NS": 100 * employed,
+    }
+    return counts[selection.content]
+
+
+def _median_income(kommun: str, selection: _Selection) -> float:
+    """Median income in tkr of the cell's people: about 250–400 tkr for 20–64 in 2024."""
+    value = 320 + 30 * _effect(kommun, "income") + 25 * _size(kommun)
+    value += (35 if kommun[:2] == "01" else 0) + 3 * _noise(kommun, "income", selection.year)
+    value = min(max(value, 250.0), 400.0) * math.exp(0.025 * (selection.year - 2024))
+    value *= _age_mean("income", *_band(selection, 16, 100)) / _age_mean("income", 20, 64)
+    return value * {"1": 1.1, "2": 0.9}.get(selection.sex or "", 1.0)
+
+
+def _incomes(kommun: str, selection: _Selection) -> float:
+    """Sammanräknad förvärvsinkomst: persons, median and mean (tkr), total (mnkr)."""
+    median = _median_income(kommun, selection)
+    low, high = _band(selection, 16, 100)
+    persons = _people_at(kommun, selection) * age_share(low, high) * _sex_share(kommun, selection)
+    income_class = selection.code("income")
+    mean = median * 1.12
+    if income_class is not None:
+        persons *= _class_share(income_class, median, low)
+        bounds = _class_bounds(income_class)
+        median = mean = 0.0 if bounds is None else (bounds[0] + min(bounds[1], 1_500.0)) / 2
+    values = {"HE0110J7": mean, "HE0110J8": median, "HE0110J9": persons,
+              "HE0110J0": persons * mean / 1000}  # fmt: skip
+    return values[selection.content] * (
+        selection.other_share if selection.content in ("HE0110J9", "HE0110J0") else 1.0
+    )
+
+
+def _class_bounds(code: str) -> tuple[float, float] | None:
+    """An income class's tkr: ``1-19`` → (1, 20), ``1000+`` → (1000, inf), ``0`` → None."""
+    found = re.fullmatch(r"(\d+)(?:-(\d+)|(\+))?", code)
+    if found is None or code == "0":
+        return None
+    low = float(found.group(1))
+    if found.group(3):
+        return low, math.inf
+    return low, float(found.group(2) or low) + 1
+
+
+@functools.lru_cache(maxsize=65_536)
+def _class_share(code: str, median: float, low_age: int) -> float:
+    """The share of people in an income class: some with none, the rest log-normal."""
+    none = 0.25 if low_age < 20 else 0.04
+    bounds = _class_bounds(code)
+    if bounds is None:
+        return none
+    normal = NormalDist(math.log(max(median, 1.0)), 0.55)
+    low, high = bounds
+    upper = 1.0 if math.isinf(high) else normal.cdf(math.log(high))
+    return (1 - none) * (upper - normal.cdf(math.log(max(low, 0.5))))
+
+
+def _education(kommun: str, selection: _Selection) -> float:
+    """Befolkning 16–74 år by education level: more with higher education in cities."""
+    low, high = _band(selection, 16, 74)
+    people = _people_at(kommun, selection) * age_share(low, high) * _sex_share(kommun, selection)
+    level = selection.code("education")
+    if level is None:
+        return people * selection.other_share
+    higher = math.exp(0.25 * _effect(kommun, "education") + 0.15 * _size(kommun))
+    shares = {code: _age_mean(f"education|{code}", low, high) for code in _EDUCATION[64]}
+    for code in ("5", "6", "7"):
+        shares[code] *= higher
+    return people * shares.get(level, 0.0) / sum(shares.values()) * selection.other_share
+
+
+# Emissions per inhabitant and year, in tonnes (CO2-equivalents for HFC, PFC, SF6).
+_EMISSIONS = {"GHG": 5.0, "CO2": 3.6, "CO2bio": 2.0, "SO2": 0.0008, "NOX": 0.012,
+              "CH4": 0.025, "CO": 0.02, "N2O": 0.0015, "NH3": 0.006, "NMVOC": 0.009,
+              "PM10": 0.0022, "PM25": 0.0012, "TSP": 0.004, "HFC": 0.08, "PFC": 0.002,
+              "SF6": 0.006}  # fmt: skip
+_KILOTONNES = {"GHG", "CO2", "CO2bio"}
+
+
+def _emissions(kommun: str, selection: _Selection) -> float:
+    """Utsläpp till luft: per inhabitant more in the countryside, falling over the years."""
+    substance = selection.code("substance") or "GHG"
+    per_head = _EMISSIONS.get(substance, 0.01)
+    per_head *= math.exp(0.35 * _effect(kommun, f"emissions|{substance}") - 0.25 * _size(kommun))
+    per_head *= math.exp(
+        -0.025 * (selection.year - 2015) + 0.05 * _noise(kommun, "emissions", selection.year)
+    )
+    value = population(kommun, selection.year) * per_head
+    return value / 1000 if substance in _KILOTONNES else value
+
+
+def _generic(kommun: str, selection: _Selection) -> float:
+    """Any other content: a count per inhabitant, or a level of its own, per series."""
+    seed = _bits(f"{selection.table}|{selection.content}")
+    if selection.generic_sum:
+        rate = 0.001 * 50 ** ((seed & 0xFFFF) / 0xFFFF)
+        value = _people(kommun, selection) * rate
+    else:
+        value = 1000 ** ((seed & 0xFFFF) / 0xFFFF)
+    effect = 0.3 * _effect(kommun, f"generic|{seed}") + 0.05 * _noise(
+        kommun, f"generic|{seed}", selection.year
+    )
+    return value * math.exp(effect)
+
+
+# Content code → (kind, model). "people", "change", "flow", "dwellings" and the counts
+# of the labour, income and education tables are sums; the others means.
+_GENERIC: tuple[str, Callable[[str, _Selection], float]] = ("generic", _generic)
+_MODELS: dict[str, tuple[str, Callable[[str, _Selection], float]]] = {
+    "BE0101N1": ("people", _people), "000007ME": ("people", _people),
+    "000007SF": ("people", _people), "BE0101N2": ("change", _change),
+    "BE0101G9": ("mean_age", _mean_age),
+    **{code: ("flow", _flow) for code in _FLOW_CONTENTS},
+    "BO0101A5": ("dwellings", _dwellings), "BO0101A6": ("dwellings", _dwellings),
+    **{code: ("labour_count", _labour) for code in (
+        "000002NT", "000002NM", "000002NL", "000002NR", "000002NP", "000002NQ", "000002NO",
+        "000002NU")},
+    **{code: ("labour_rate", _labour) for code in ("000002NN", "000002NK", "000002NS")},
+    "HE0110J7": ("income_level", _incomes), "HE0110J8": ("income_level", _incomes),
+    "HE0110J0": ("income_count", _incomes), "HE0110J9": ("income_count", _incomes),
+    "UF0506A1": ("education", _education), "000000KY": ("emissions", _emissions),
+}  # fmt: skip
+_IS_SUM = {
+    "people": True, "change": True, "mean_age": False, "flow": True, "dwellings": True,
+    "labour_count": True, "labour_rate": False, "income_level": False, "income_count": True,
+    "education": True, "emissions": True, "generic": True,
+}  # fmt: skip
+
+
+def _bits(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")

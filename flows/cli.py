@@ -1,64 +1,153 @@
 """The `malbild` command: run the refresh, try it offline, rebuild, and help write plans.
 
 Exit status: 0 success, 2 bad input (plan, years, arguments), 1 any other failure.
+Importing this module stays cheap (typer only): each command imports what it needs,
+and only `run` and `demo` import Prefect.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Annotated, Any
 
-import polars as pl
+import typer
 
 from flows import settings
-
-if TYPE_CHECKING:
-    from flows.pipeline import RefreshRequest, RefreshResult
+from flows.cli_refresh import SOURCE_NAMES, configure_prefect, refresh_request, start_refresh
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 OFFLINE_HINT = (
-    "No network? `malbild demo` runs everything offline on sample data, and `check`, `kpis` "
-    "and `areas` work from a warehouse that holds a catalogue (--warehouse FILE)"
+    "No network? `malbild demo` runs everything offline on sample data, `check`, `kpis` "
+    "and `areas` work from a warehouse that holds a catalogue (--warehouse FILE), and "
+    "`tables` answers from its cache of earlier answers"
 )
+DEMO_WAREHOUSE = Path("data/demo/malbild-demo.duckdb")
 
 log = logging.getLogger("malbild")
 
 
+@dataclass
+class Session:
+    """What the global options say for this invocation."""
+
+    debug: bool = False
+    program: bool = False  # run as the `malbild` program (not main([...]) from Python)
+
+
+session = Session()
+
+app = typer.Typer(
+    name="malbild",
+    help="Goal follow-up for Swedish municipalities from Kolada and SCB open data.",
+    epilog="Exit status: 0 success, 2 bad input, 1 any other failure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan", metavar="FILE", show_default=False, help="goal plan YAML (default: Vallentuna's)"
+    ),
+]
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        metavar="FILE",
+        show_default=False,
+        help="DuckDB warehouse file (default: $MALBILD_WAREHOUSE, else data/malbild.duckdb)",
+    ),
+]
+YearsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--years", metavar="A-B", help="years to fetch, e.g. 2018-2024 (default: the plan's)"
+    ),
+]
+RawDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--raw-dir",
+        metavar="DIR",
+        show_default=False,
+        help="raw landing folder (default: $MALBILD_RAW_DIR, else raw/ beside the warehouse)",
+    ),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="fail when a plan series is unavailable at the source (default: warn, run the rest)",
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="print JSON (a list of objects) on stdout, not a table")
+]
+
+
+def limit_option() -> Any:
+    return typer.Option("--limit", "-n", min=1, metavar="N", help="show at most N rows")
+
+
+# -- entry point --------------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "uses_prefect", False):
-        configure_prefect()
-    else:
-        logging.basicConfig(
-            level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
-        )
-    log.setLevel(logging.DEBUG if args.debug else logging.INFO)
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    """Run `malbild` with ``argv``; the exit status, never SystemExit."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # --debug is global, but people type it last too: accept it anywhere before "--".
+    end = args.index("--") if "--" in args else len(args)
+    session.debug = "--debug" in args[:end]
+    session.program = argv is None
+    if session.debug:
+        args = ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
+    command = typer.main.get_command(app)
     try:
-        return handler(args)
-    except KeyboardInterrupt:
-        print("malbild: interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        result = command.main(args=args, prog_name="malbild", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"malbild: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", EXIT_BAD_INPUT))
+    except (KeyboardInterrupt, typer.Abort):
+        return interrupted()
+    except SystemExit as exc:  # typer exits on a closed pipe (`malbild runs | head`)
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except Exception as exc:
-        return report_failure(exc, debug=args.debug)
+        return report_failure(exc, debug=session.debug)
+    if result == 130:  # typer's answer to Ctrl-C
+        return interrupted()
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def interrupted() -> int:
+    print("malbild: interrupted", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def report_failure(exc: BaseException, *, debug: bool) -> int:
     """One clear line for the user; the traceback only with --debug."""
+    from flows.cli_lookup import LookupInputError
     from flows.pipeline import InputError
     from sources.http import FetchError, UnreachableError
     from warehouse.connection import WarehouseError
 
     if debug:
-        logging.exception("malbild failed")
-    if isinstance(exc, InputError):
+        # Printed, not logged: during a run the log's handlers belong to the progress display.
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, InputError | LookupInputError):
         print(f"malbild: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(exc, UnreachableError):
@@ -73,237 +162,291 @@ def report_failure(exc: BaseException, *, debug: bool) -> int:
     return EXIT_FAILED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="malbild",
-        description="Goal follow-up for Swedish municipalities from Kolada and SCB open data.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser("run", help="fetch, load and evaluate a goal plan")
-    add_run_arguments(run)
-    run.set_defaults(handler=cmd_run, uses_prefect=True)
-
-    demo = commands.add_parser(
-        "demo",
-        help="run the whole pipeline offline against fake Kolada and SCB servers (sample data)",
-    )
-    demo.add_argument("--warehouse", type=Path, default=Path("data/demo/malbild-demo.duckdb"))
-    demo.add_argument("--plan", type=Path, default=None, help="goal plan (default: Vallentuna)")
-    demo.add_argument("--years", default=None, help="years to fetch, e.g. 2018-2024")
-    demo.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)
-    demo.set_defaults(handler=cmd_demo, uses_prefect=True)
-
-    rebuild = commands.add_parser(
-        "rebuild", help="rebuild a warehouse from the raw landing, without the network"
-    )
-    rebuild.add_argument("--warehouse", type=Path, default=None)
-    rebuild.add_argument("--raw-dir", type=Path, default=None)
-    rebuild.set_defaults(handler=cmd_rebuild)
-
-    check = commands.add_parser("check", help="validate a goal plan without running it")
-    check.add_argument("plan", type=Path)
-    check.add_argument("--warehouse", type=Path, default=None)
-    check.set_defaults(handler=cmd_check)
-
-    kpis = commands.add_parser("kpis", help="search Kolada's KPI catalogue")
-    kpis.add_argument("text")
-    kpis.add_argument("--warehouse", type=Path, default=None)
-    kpis.add_argument("--limit", type=int, default=40)
-    kpis.set_defaults(handler=cmd_kpis)
-
-    areas = commands.add_parser("areas", help="find municipalities, regions and groups")
-    areas.add_argument("text")
-    areas.add_argument("--warehouse", type=Path, default=None)
-    areas.add_argument("--limit", type=int, default=40)
-    areas.set_defaults(handler=cmd_areas)
-
-    tables = commands.add_parser("tables", help="search SCB's tables; show a table's variables")
-    tables.add_argument("text", help="words to search for, or a table id such as TAB638")
-    tables.set_defaults(handler=cmd_tables)
-
-    runs = commands.add_parser("runs", help="show the warehouse's run log")
-    runs.add_argument("--warehouse", type=Path, default=None)
-    runs.add_argument("--limit", type=int, default=20)
-    runs.set_defaults(handler=cmd_runs)
-    return parser
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show tracebacks, debug logs and Prefect's log lines")
+    ] = False,
+) -> None:
+    """Set up logging (and Prefect's settings for `run` and `demo`) for the command."""
+    session.debug = debug
+    if ctx.invoked_subcommand in ("run", "demo"):
+        configure_prefect()
+    elif not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+        logging.getLogger().addHandler(handler)
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--plan", type=Path, default=None, help="goal plan YAML (default: Vallentuna)"
-    )
-    parser.add_argument(
-        "--warehouse", type=Path, default=None, help="DuckDB file (default: $MALBILD_WAREHOUSE)"
-    )
-    parser.add_argument("--years", default=None, help="years to fetch, e.g. 2018-2024")
-    parser.add_argument("--raw-dir", type=Path, default=None, help="raw landing folder")
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail when a plan series is unavailable at the source (default: warn, run the rest)",
-    )
+@app.command(rich_help_panel="Refresh")
+def run(
+    plan: PlanOpt = None,
+    warehouse: WarehouseOpt = None,
+    years: YearsOpt = None,
+    raw_dir: RawDirOpt = None,
+    strict: StrictOpt = False,
+) -> int:
+    """Fetch, load and evaluate a goal plan: the main job.
 
-
-def configure_prefect() -> None:
-    """Quiet, local defaults for Prefect unless the user has set them."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "malbild")
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-    # The temporary local API takes 10-30 s to start on a small machine; Prefect's
-    # default patience (20 s) is not always enough.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
-
-def refresh_request(
-    args: argparse.Namespace, *, kolada_url: str | None = None, scb_url: str | None = None
-) -> RefreshRequest:
-    from flows.pipeline import RefreshRequest, parse_years
-
-    warehouse = args.warehouse or settings.default_warehouse_path()
-    return RefreshRequest(
-        plan_path=args.plan or settings.default_plan_path(),
-        warehouse_path=warehouse,
-        raw_dir=getattr(args, "raw_dir", None) or settings.default_raw_dir(warehouse),
-        years=parse_years(args.years),
-        kolada_url=kolada_url,
-        scb_url=scb_url,
-        strict=args.strict,
-    )
-
-
-def start_refresh(request: RefreshRequest) -> RefreshResult:
-    """Start the run before Prefect does, then run the flow.
-
-    Recording the start, reading and checking the plan and probing the sources take
-    seconds; Prefect's start-up takes 10-35 s. A locked warehouse, a bad plan or no
-    network is told before it.
+    Checks the plan and reaches every source first (a bad plan exits 2 and writes
+    nothing), then runs the Prefect flow and ends with each goal's status.
     """
-    from dataclasses import replace
+    from flows.cli_progress import RunProgress, show_summary
 
-    from flows import pipeline
-    from sources.landing import RawStore
-
-    pipeline.begin_run(request)
-    store = RawStore(request.raw_dir)
-    warnings: list[str] = []
-    try:
-        pipeline.preflight(request, store, warnings)
-    except Exception as exc:
-        pipeline.end_run_failed(request, store, exc, warnings)
-        raise
-    from flows.refresh import refresh
-
-    return refresh(replace(request, begun=True))
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from flows.report import refresh_terminal_summary
-
-    request = refresh_request(args)
-    result = start_refresh(request)
-    print(refresh_terminal_summary(result))
-    print(f"Warehouse: {request.warehouse_path}")
+    request = refresh_request(plan, warehouse, years, raw_dir, strict)
+    progress = RunProgress(debug=session.debug)
+    result = start_refresh(request, progress, keep_quiet=session.program)
+    show_summary(result, request.warehouse_path)
     return EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+@app.command(rich_help_panel="Refresh")
+def demo(
+    warehouse: Annotated[
+        Path,
+        typer.Option("--warehouse", "-w", metavar="FILE", help="DuckDB file for the demo"),
+    ] = DEMO_WAREHOUSE,
+    plan: PlanOpt = None,
+    years: YearsOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", hidden=True)] = False,
+) -> int:
+    """Run the whole pipeline offline against fake Kolada and SCB servers (sample data).
+
+    The catalogue, areas and SCB table metadata are real; every value is GENERATED.
+    """
+    from rich.text import Text
+
     from fakes.kolada_server import FakeKolada
     from fakes.sample_data import sample_kolada
     from fakes.scb_server import FakeScbServer
-    from flows.report import refresh_terminal_summary
+    from flows.cli_progress import RunProgress, show_summary
+    from flows.cli_render import out_console
 
-    print(
-        "malbild demo: fake Kolada and SCB servers on 127.0.0.1 serve the real catalogue and\n"
-        "table metadata with GENERATED values. Nothing it produces is real statistics."
+    out_console().print(
+        Text(
+            "malbild demo: fake Kolada and SCB servers on 127.0.0.1 serve the real catalogue and\n"
+            "table metadata with GENERATED values. Nothing it produces is real statistics.",
+            style="yellow",
+        ),
+        soft_wrap=True,
     )
     with FakeKolada(**sample_kolada()) as kolada, FakeScbServer() as scb:
-        request = refresh_request(args, kolada_url=kolada.base_url, scb_url=scb.base_url)
-        result = start_refresh(request)
-    print(refresh_terminal_summary(result))
-    print(f"Demo warehouse (sample data): {request.warehouse_path}")
+        request = refresh_request(
+            plan, warehouse, years, strict=strict, kolada_url=kolada.base_url, scb_url=scb.base_url
+        )
+        progress = RunProgress(debug=session.debug)
+        result = start_refresh(request, progress, keep_quiet=session.program)
+    show_summary(result, request.warehouse_path, demo=True)
     return EXIT_OK
 
 
-def cmd_rebuild(args: argparse.Namespace) -> int:
+@app.command(rich_help_panel="Refresh")
+def rebuild(warehouse: WarehouseOpt = None, raw_dir: RawDirOpt = None) -> int:
+    """Rebuild a warehouse from the raw landing, without the network."""
+    from flows.cli_render import err_console
     from flows.rebuild import rebuild_from_raw
 
-    warehouse = args.warehouse or settings.default_warehouse_path()
-    raw_dir = args.raw_dir or settings.default_raw_dir(warehouse)
-    replayed = rebuild_from_raw(warehouse, raw_dir)
+    warehouse = warehouse or settings.default_warehouse_path()
+    raw_dir = raw_dir or settings.default_raw_dir(warehouse)
+    with err_console().status(f"Bygger om {warehouse} från {raw_dir}"):
+        replayed = rebuild_from_raw(warehouse, raw_dir)
     print(f"Rebuilt {warehouse} from {len(replayed)} landed runs in {raw_dir}")
     return EXIT_OK
 
 
-def load_catalogue(warehouse: Path | None):
-    """The warehouse's catalogue when it has one, else a fresh one from Kolada."""
+# -- writing a plan ------------------------------------------------------------------------
+
+
+@app.command(rich_help_panel="Writing a plan")
+def check(
+    plan: Annotated[Path, typer.Argument(metavar="PLAN", help="the goal plan YAML to check")],
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Validate a goal plan without running it: the file, Kolada ids, SCB tables, own files.
+
+    Exits 2 when anything is wrong; a source that cannot be reached is reported as not
+    checked.
+    """
     from flows import pipeline
-    from sources.http import FetchError
-    from sources.kolada.series import fetch_catalogue
+    from flows.cli_lookup import load_catalogue
+    from flows.cli_render import check_rows, emit_json, note
 
-    path = warehouse or settings.default_warehouse_path()
-    try:
-        return pipeline.warehouse_catalogue(path)
-    except FetchError:
-        log.info("No catalogue in %s yet: fetching it from Kolada", path)
-    return fetch_catalogue(None)
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from flows import pipeline
-
-    plan = pipeline.read_plan(args.plan)
-    pipeline.check_plan(plan, load_catalogue(args.warehouse))
-    goals = plan.plan.goals
+    found = pipeline.read_plan(plan)
+    catalogue = load_catalogue(warehouse)
+    pipeline.check_plan(found, catalogue)
+    request = refresh_request(plan, warehouse, None)
+    provided = {
+        source.name: source.series_ids(found.plan) for source in pipeline.sources_for(found.plan)
+    }
+    checked = pipeline.check_sources(found, catalogue, request)
+    if as_json:
+        emit_json(check_rows(provided, checked.problems, checked.not_checked))
+    for series_id, reason in checked.problems.items():
+        print(f"malbild: {plan}: series {series_id}: {reason}", file=sys.stderr)
+    if checked.problems:
+        return EXIT_BAD_INPUT
+    goals = found.plan.goals
     indicators = sum(len(goal.indicators) for goal in goals)
-    print(f"{args.plan}: OK — plan {plan.plan.id}, {len(goals)} goals, {indicators} indicators")
+    if not as_json:
+        print(f"{plan}: OK — plan {found.plan.id}, {len(goals)} goals, {indicators} indicators")
+    for name, why in checked.not_checked.items():
+        source = SOURCE_NAMES.get(name, name)
+        note(
+            f"{source} kunde inte nås: {source}-serierna är INTE kontrollerade ({why})",
+            style="yellow",
+        )
     return EXIT_OK
 
 
-def print_frame(frame: pl.DataFrame) -> None:
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        fmt_str_lengths=80,
-        tbl_hide_dataframe_shape=True,
-        tbl_width_chars=200,
-    ):
-        print(frame)
+@app.command(rich_help_panel="Writing a plan")
+def kpis(
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="words of the KPI's title, or its id (N15507)")
+    ],
+    warehouse: WarehouseOpt = None,
+    limit: Annotated[int, limit_option()] = 40,
+    as_json: JsonOpt = False,
+) -> int:
+    """Search Kolada's KPI catalogue: id, title, kommun/region, gender split, publication.
 
-
-def cmd_kpis(args: argparse.Namespace) -> int:
+    Uses the warehouse's copy of the catalogue when it has one, else fetches it.
+    """
+    from flows.cli_lookup import load_catalogue
+    from flows.cli_render import KPI_COLUMNS, show_rows
     from transforms.catalogue import search_kpis
 
-    print_frame(search_kpis(load_catalogue(args.warehouse), args.text, limit=args.limit))
+    catalogue = load_catalogue(warehouse)
+    found = search_kpis(catalogue, text, limit=max(catalogue.kpis.height, 1))
+    title = f"Kolada-KPI:er för {text!r}"
+    rows = found.head(limit).to_dicts()
+    show_rows(rows, KPI_COLUMNS, total=found.height, as_json=as_json, title=title)
     return EXIT_OK
 
 
-def cmd_areas(args: argparse.Namespace) -> int:
+@app.command(rich_help_panel="Writing a plan")
+def areas(
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="a kommun's, region's or group's name or id")
+    ],
+    warehouse: WarehouseOpt = None,
+    limit: Annotated[int, limit_option()] = 40,
+    as_json: JsonOpt = False,
+) -> int:
+    """Find municipalities, regions and groups (a kommun's "Liknande kommuner" groups too)."""
+    from flows.cli_lookup import load_catalogue
+    from flows.cli_render import AREA_COLUMNS, show_rows
     from transforms.catalogue import search_areas
 
-    print_frame(search_areas(load_catalogue(args.warehouse), args.text, limit=args.limit))
+    catalogue = load_catalogue(warehouse)
+    everything = catalogue.municipalities.height + catalogue.groups.height
+    found = search_areas(catalogue, text, limit=max(everything, 1))
+    rows = found.head(limit).to_dicts()
+    title = f"Områden och grupper för {text!r}"
+    show_rows(rows, AREA_COLUMNS, total=found.height, as_json=as_json, title=title)
     return EXIT_OK
 
 
-def cmd_tables(args: argparse.Namespace) -> int:
-    from sources.scb.client import ScbClient
+@app.command(rich_help_panel="Writing a plan")
+def tables(
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT", help="words to search SCB's tables for, or a table id (TAB638)"
+        ),
+    ],
+    warehouse: WarehouseOpt = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            metavar="DIR",
+            show_default=False,
+            help="where SCB's answers are kept for offline use (default: scb-cache/ beside "
+            "the warehouse)",
+        ),
+    ] = None,
+    limit: Annotated[int, limit_option()] = 40,
+    as_json: JsonOpt = False,
+) -> int:
+    """Search SCB's tables, or list one table's variables and content codes.
+
+    Every answer is kept, so without network the command answers from what it fetched
+    before (and from metadata that refreshes landed).
+    """
+    from flows.cli_lookup import is_table_id, scb_search, scb_table, table_cache
+    from flows.cli_render import SCB_TABLE_COLUMNS, SCB_VARIABLE_COLUMNS, Col, show_rows
     from transforms.scb import scb_table_variables, scb_tables_frame
 
-    client = ScbClient()
-    if args.text.upper().startswith("TAB"):
-        print_frame(scb_table_variables(client.table_metadata(args.text.upper())))
+    cache = table_cache(cache_dir, warehouse)
+    if is_table_id(text):
+        answer = scb_table(text, cache, warehouse)
+        found = scb_table_variables(answer.body)
+        title = f"{text.strip().upper()}: {answer.body.get('label', '')}"
+        columns: Sequence[Col] = SCB_VARIABLE_COLUMNS
     else:
-        print_frame(scb_tables_frame(client.search_tables(args.text)))
+        answer = scb_search(text, cache)
+        found = scb_tables_frame(answer.body)
+        title = f"SCB-tabeller för {text!r}"
+        columns = SCB_TABLE_COLUMNS
+    rows = found.head(limit).to_dicts()
+    show_rows(rows, columns, total=found.height, as_json=as_json, title=title)
     return EXIT_OK
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    from warehouse import queries
-    from warehouse.connection import open_warehouse
+# -- the run log ---------------------------------------------------------------------------
 
-    with open_warehouse(args.warehouse or settings.default_warehouse_path(), read_only=True) as con:
-        print_frame(queries.read_runs(con, limit=args.limit))
+
+@app.command(rich_help_panel="Run log")
+def runs(
+    run_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="RUN_ID", show_default=False, help="one run's id, or a unique start of it"
+        ),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+    limit: Annotated[int, limit_option()] = 20,
+    as_json: JsonOpt = False,
+) -> int:
+    """Show the warehouse's run log, newest first; with RUN_ID, one run in full.
+
+    One run: every field, its warnings, its parameters and its requests by kind
+    (raw.response).
+    """
+    from flows.cli_lookup import find_run, read_run_log
+    from flows.cli_render import (
+        RUN_COLUMNS,
+        cut_notice,
+        emit_json,
+        note,
+        requests_by_kind,
+        run_json,
+        run_rows,
+        show_rows,
+        show_run,
+    )
+
+    if run_id is not None:
+        run, responses = find_run(warehouse, run_id.strip())
+        by_kind = requests_by_kind(responses)
+        if as_json:
+            emit_json([{**run_json(run), "requests_by_kind": by_kind}])
+        else:
+            show_run(run, by_kind)
+        return EXIT_OK
+    log_rows, path = read_run_log(warehouse)
+    shown = run_rows(log_rows[:limit])
+    if as_json:
+        emit_json([run_json(run) for run in shown])
+        if notice := cut_notice(len(shown), len(log_rows)):
+            note(notice)
+        return EXIT_OK
+    title = f"Körningar i {path}"
+    show_rows(shown, RUN_COLUMNS, total=len(log_rows), title=title, empty="Inga körningar än.")
     return EXIT_OK
 
 

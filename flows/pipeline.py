@@ -404,11 +404,18 @@ def plan_observations(
         needed = stage.scan().filter(pl.col("series_id").is_in(sorted(inputs))).collect()
         stage.write(derived_observations(plan, needed, unavailable_series(plan, answers)))
     observations = stage.scan()
+    every_year = [
+        sid
+        for name in answers
+        if SOURCES_BY_NAME[name].every_year
+        for sid in SOURCES_BY_NAME[name].series_ids(plan)
+    ]
     check_observations(
         observations,
         known_series=set(catalogue.kpis["id"].to_list()) | set(plan.series),
         known_areas=set(catalogue.municipalities["id"].to_list()),
         years=years,
+        any_year_series=series_depending_on(plan, every_year),
     )
     return observations
 

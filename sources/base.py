@@ -115,6 +115,9 @@ class Source(Protocol):
     """A source of observations: Kolada, SCB, the municipality's own files, …"""
 
     name: str
+    # True when its answers hold every year the source has, not the years asked (a
+    # municipality's own file): its rows are not held to the run's years.
+    every_year: bool
 
     def series_ids(self, plan: GoalPlan) -> list[str]:
         """The plan's series this source provides, in plan order."""

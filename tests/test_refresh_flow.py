@@ -118,12 +118,13 @@ def kolada_fake(test_values: dict[tuple[str, str, int], float] = VALUES) -> Fake
         key: [{"gender": "T", "count": 1, "status": "", "value": value, "isdeleted": False}]
         for key, value in test_values.items()
     }
-    return FakeKolada(catalogue, municipalities, groups, values)
+    # Hand-written test values, not generated sample values: no sample-data header.
+    return FakeKolada(catalogue, municipalities, groups, values, sample_data=False)
 
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeKolada, FakeScbServer]]:
-    with kolada_fake() as kolada, FakeScbServer() as scb:
+    with kolada_fake() as kolada, FakeScbServer(sample_data=False) as scb:
         monkeypatch.setenv("MALBILD_KOLADA_URL", kolada.base_url)
         monkeypatch.setenv("MALBILD_SCB_URL", scb.base_url)
         yield kolada, scb

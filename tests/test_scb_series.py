@@ -29,6 +29,7 @@ from sources.scb.series import PlannedSegment, ScbSource, segment_selection
 from tests.catalogue_fixture import fixture_catalogue
 from transforms.goal_plan import GoalPlan, ScbSegment, parse_goal_plan
 from transforms.scb import TableRoles, table_roles
+from transforms.schema import empty_observations
 
 METADATA_FILES = sorted((DATA_DIR / "metadata").glob("*.json"))
 TABLES_WITHOUT_SEX = {"TAB2538", "TAB4357"}
@@ -180,7 +181,8 @@ def fetch(
 
 
 def observations(plan: GoalPlan, answers: SourceAnswers) -> pl.DataFrame:
-    return ScbSource().observations(plan, answers, fixture_catalogue())
+    chunks = list(ScbSource().observations(plan, answers, fixture_catalogue()))
+    return pl.concat(chunks) if chunks else empty_observations()
 
 
 def replayed(store: RawStore) -> SourceAnswers:
@@ -440,4 +442,4 @@ goals:
         ],
     )
 
-    assert ScbSource().observations(plan, old, fixture_catalogue()).is_empty()
+    assert list(ScbSource().observations(plan, old, fixture_catalogue())) == []

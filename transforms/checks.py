@@ -38,19 +38,21 @@ def check_observations(
     known_series: Collection[str] | None = None,
     known_areas: Collection[str] | None = None,
     years: tuple[int, int] | None = None,
+    any_year_series: Collection[str] = (),
 ) -> None:
     """Raise ObservationCheckError naming every violation and its rows; return if all pass.
 
     Checks the columns and dtypes against OBSERVATION_SCHEMA, then, on the columns that
     have the right dtype: null key parts, duplicate keys, genders other than T/K/M,
-    years outside ``years`` (inclusive) and series or area ids not in the known ones.
+    years outside ``years`` (inclusive; not for ``any_year_series``, whose source answers
+    with every year it has) and series or area ids not in the known ones.
     A lazy frame (staged files) is scanned with the streaming engine: only offending
     rows and the key hashes are ever held.
     """
     schema = observations.collect_schema()
     usable = [name for name, dtype in schema.items() if OBSERVATION_SCHEMA.get(name) == dtype]
     numbered = observations.lazy().with_row_index(_ROW)
-    checks = _row_checks(usable, known_series, known_areas, years)
+    checks = _row_checks(usable, known_series, known_areas, years, any_year_series)
     found: dict[str, str] = {}
     if checks:
         flagged = (
@@ -96,6 +98,7 @@ def _row_checks(
     known_series: Collection[str] | None,
     known_areas: Collection[str] | None,
     years: tuple[int, int] | None,
+    any_year_series: Collection[str] = (),
 ) -> dict[str, _RowCheck]:
     """The row-by-row checks that the frame's usable columns allow."""
     checks: dict[str, _RowCheck] = {}
@@ -110,8 +113,11 @@ def _row_checks(
             f"gender not {', '.join(GENDERS)}", ~pl.col("gender").is_in(GENDERS), "gender"
         )
     if years is not None and "year" in usable:
+        outside = ~pl.col("year").is_between(*years)
+        if any_year_series and "series_id" in usable:
+            outside = outside & ~pl.col("series_id").is_in(_string_set(any_year_series))
         checks["year_out_of_range"] = _RowCheck(
-            f"year outside {years[0]}–{years[1]}", ~pl.col("year").is_between(*years), "year"
+            f"year outside {years[0]}–{years[1]}", outside, "year"
         )
     if known_series is not None and "series_id" in usable:
         checks["unknown_series"] = _RowCheck(

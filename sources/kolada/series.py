@@ -30,6 +30,7 @@ class KoladaSource:
     """Kolada KPIs: one all-area query per ≤ 25 KPIs × ≤ 25 years."""
 
     name = NAME
+    every_year = False
 
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return plan_kpi_ids(plan)

@@ -25,6 +25,7 @@ class OwnFileSource:
     """CSV or Excel files of the municipality's own measurements."""
 
     name = NAME
+    every_year = True
 
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return [series_id for series_id, spec in plan.series.items() if spec.file is not None]

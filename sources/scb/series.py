@@ -104,6 +104,7 @@ class ScbSource:
     """SCB tables through PxWebApi 2.0, each plan series in one or more segments."""
 
     name = NAME
+    every_year = False
 
     def series_ids(self, plan: GoalPlan) -> list[str]:
         return [series_id for series_id, spec in plan.series.items() if spec.scb is not None]

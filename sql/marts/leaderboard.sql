@@ -17,9 +17,9 @@ WITH per_area AS (
         count(*) FILTER (WHERE status = 'delvis uppfyllt') AS goals_partly_met,
         count(*) FILTER (WHERE status = 'ej uppfyllt') AS goals_not_met,
         count(*) FILTER (WHERE status = 'underlag saknas') AS goals_without_basis,
-        sum(assessed) AS indicators_assessed,
-        sum(indicators) AS indicators,
-        sum(met) AS indicators_met
+        sum(assessed)::BIGINT AS indicators_assessed,
+        sum(indicators)::BIGINT AS indicators,
+        sum(met)::BIGINT AS indicators_met
     FROM mart.goal_summary
     GROUP BY plan_id, municipality_id, municipality_name, year
 )

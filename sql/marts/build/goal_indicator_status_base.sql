@@ -36,8 +36,15 @@ indicator AS (
         p.last_year,
         coalesce(gi.comparison_group_id, p.default_group_id) AS peer_group_id,
         coalesce(gi.title, k.title, s.title, gi.series_id) AS kpi_title,
-        -- A series states its unit; a Kolada title ends with it ("…, andel (%)").
-        coalesce(s.unit, nullif(regexp_extract(k.title, ',\s*([^,]+)$', 1), '')) AS unit
+        -- A series states its unit; a Kolada title mostly ends with it ("…, andel (%)"),
+        -- but not always ("…, ny definition"): only a last part naming a unit is taken.
+        coalesce(
+            s.unit,
+            CASE WHEN regexp_matches(
+                regexp_extract(k.title, ',\s*([^,]+)$', 1),
+                '(andel|antal|procent|%|kr|index|ton|poäng|dagar|timmar|minuter|genomsnitt|medelvärde)'
+            ) THEN regexp_extract(k.title, ',\s*([^,]+)$', 1) END
+        ) AS unit
     FROM core.goal_indicator AS gi
     JOIN plan AS p USING (plan_id)
     LEFT JOIN core.kpi AS k ON k.id = gi.series_id
@@ -75,27 +82,35 @@ area AS (
 -- Kolada publishes "Liknande kommuner …" groups per kommun, one per kind and vintage
 -- ("Liknande kommuner grundskola, Vallentuna, 2024"). Such a group's title with its
 -- area's name taken out is the family's pattern: every area is compared with the group
--- of the same family that bears its own name.
-group_family AS (
-    SELECT g.id AS group_id, replace(g.title, ', ' || m.title || ', ', ', {area}, ') AS pattern
+-- of the same family that bears its own name. Only the plans' groups are looked at.
+plan_family AS (
+    SELECT DISTINCT g.id AS group_id, replace(g.title, ', ' || m.title || ', ', ', {area}, ') AS pattern
     FROM core.municipality_group AS g
     JOIN core.municipality AS m
         ON g.title LIKE 'Liknande %' AND contains(g.title, ', ' || m.title || ', ')
+    WHERE g.id IN (SELECT peer_group_id FROM indicator)
 ),
 
-indicator_area AS (
+family_group AS (
+    SELECT f.group_id AS plan_group_id, m.id AS municipality_id, own.id AS own_group_id
+    FROM plan_family AS f
+    CROSS JOIN core.municipality AS m
+    JOIN core.municipality_group AS own ON own.title = replace(f.pattern, '{area}', m.title)
+),
+
+indicator_area AS MATERIALIZED (
     SELECT
         i.ikey,
         a.municipality_id,
         a.county_id,
         -- The area's own group of the plan group's family, else the plan's group itself
         -- (whose mean then leaves the area out); null where the family has none for it.
-        CASE WHEN f.pattern IS NULL THEN i.peer_group_id ELSE own.id END AS peer_group_id
+        CASE WHEN f.group_id IS NULL THEN i.peer_group_id ELSE fg.own_group_id END AS peer_group_id
     FROM indicator AS i
     JOIN area AS a USING (plan_id)
-    LEFT JOIN group_family AS f ON f.group_id = i.peer_group_id
-    LEFT JOIN core.municipality_group AS own
-        ON f.pattern IS NOT NULL AND own.title = replace(f.pattern, '{area}', a.municipality_name)
+    LEFT JOIN plan_family AS f ON f.group_id = i.peer_group_id
+    LEFT JOIN family_group AS fg
+        ON fg.plan_group_id = i.peer_group_id AND fg.municipality_id = a.municipality_id
 ),
 
 -- Every value of every plan indicator, read once.
@@ -112,7 +127,7 @@ series_value AS (
     WHERE o.gender = 'T' AND NOT o.is_deleted AND o.value IS NOT NULL
 ),
 
-indicator_value AS (
+indicator_value AS MATERIALIZED (
     SELECT ikey, municipality_id, year, value
     FROM series_value
     WHERE comparable
@@ -126,17 +141,23 @@ indicator_year AS (
     FROM series_value
 ),
 
--- Riket's and every county's values, per indicator and year.
-reference AS (
+-- Riket's and every county's values, per indicator and year (joined on plain columns:
+-- a subquery in a join condition would make DuckDB compare every pair of rows).
+riket_value AS (
+    SELECT v.ikey, v.year, v.value
+    FROM indicator_value AS v
+    JOIN riket ON riket.id = v.municipality_id
+),
+
+county_value AS (
     SELECT ikey, municipality_id, year, value
     FROM indicator_value
-    WHERE municipality_id = (SELECT id FROM riket)
-        OR municipality_id IN (SELECT county_id FROM area)
+    WHERE municipality_id IN (SELECT county_id FROM area)
 ),
 
 -- Each comparison group's members with a value, per indicator and year: their sum and
 -- count, so that a member's "mean without itself" is (sum - own) / (count - 1).
-peer_group AS (
+peer_group AS MATERIALIZED (
     SELECT DISTINCT ikey, peer_group_id FROM indicator_area WHERE peer_group_id IS NOT NULL
 ),
 
@@ -147,17 +168,22 @@ group_size AS (
     GROUP BY group_id
 ),
 
-peer_sum AS (
-    SELECT pg.ikey, pg.peer_group_id, v.year, sum(v.value) AS total, count(*) AS valued
+peer_member AS MATERIALIZED (
+    SELECT pg.ikey, pg.peer_group_id, gm.member_id
     FROM peer_group AS pg
     JOIN core.municipality_group_member AS gm ON gm.group_id = pg.peer_group_id
-    JOIN indicator_value AS v ON v.ikey = pg.ikey AND v.municipality_id = gm.member_id
-    GROUP BY pg.ikey, pg.peer_group_id, v.year
+),
+
+peer_sum AS (
+    SELECT pm.ikey, pm.peer_group_id, v.year, sum(v.value) AS total, count(*) AS valued
+    FROM peer_member AS pm
+    JOIN indicator_value AS v ON v.ikey = pm.ikey AND v.municipality_id = pm.member_id
+    GROUP BY pm.ikey, pm.peer_group_id, v.year
 ),
 
 -- The plan's areas' values, ranked among the areas with a value that year: 1 = best in
 -- the indicator's direction; RANK() gives ties one rank and skips the next (1, 2, 2, 4).
-area_value AS (
+area_value AS MATERIALIZED (
     SELECT
         v.ikey,
         v.municipality_id,
@@ -195,10 +221,10 @@ ranked AS (
         a.county_id,
         a.peer_group_id,
         -- The group's unweighted mean (as Kolada computes a group's value), leaving out
-        -- the area itself where it is a member with a value.
-        (ps.total - coalesce(own.value, 0)) / nullif(ps.valued - (own.value IS NOT NULL)::INTEGER, 0)
+        -- the area itself where it is a member with a value (its own value is av's).
+        (ps.total - coalesce(own_value, 0)) / nullif(ps.valued - (own_value IS NOT NULL)::INTEGER, 0)
             AS peer_value,
-        ps.valued - (own.value IS NOT NULL)::INTEGER AS peer_valued,
+        ps.valued - (own_value IS NOT NULL)::INTEGER AS peer_valued,
         gs.members - (gm.member_id IS NOT NULL)::INTEGER AS peer_members,
         gm.member_id IS NOT NULL AS peer_without_self,
         av.value - pv.value AS change_from_previous_year,
@@ -212,18 +238,15 @@ ranked AS (
     LEFT JOIN area_value AS pv
         ON pv.ikey = y.ikey AND pv.year = y.year - 1 AND pv.municipality_id = a.municipality_id
     LEFT JOIN latest AS l ON l.ikey = y.ikey AND l.municipality_id = a.municipality_id
-    LEFT JOIN reference AS r
-        ON r.ikey = y.ikey AND r.year = y.year AND r.municipality_id = (SELECT id FROM riket)
-    LEFT JOIN reference AS c
+    LEFT JOIN riket_value AS r ON r.ikey = y.ikey AND r.year = y.year
+    LEFT JOIN county_value AS c
         ON c.ikey = y.ikey AND c.year = y.year AND c.municipality_id = a.county_id
     LEFT JOIN peer_sum AS ps
         ON ps.ikey = y.ikey AND ps.year = y.year AND ps.peer_group_id = a.peer_group_id
     LEFT JOIN group_size AS gs ON gs.group_id = a.peer_group_id
     LEFT JOIN core.municipality_group_member AS gm
         ON gm.group_id = a.peer_group_id AND gm.member_id = a.municipality_id
-    LEFT JOIN area_value AS own
-        ON gm.member_id IS NOT NULL AND own.ikey = y.ikey AND own.year = y.year
-        AND own.municipality_id = a.municipality_id
+    CROSS JOIN LATERAL (SELECT CASE WHEN gm.member_id IS NOT NULL THEN av.value END AS own_value)
     LEFT JOIN ranked_year AS n ON n.ikey = y.ikey AND n.year = y.year
 ),
 
