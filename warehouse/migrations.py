@@ -98,7 +98,7 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
             "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES ('riket_id', ?)",
             [RIKET_ID],
         )
-        rebuild_marts(con, folder / "build")
+        rebuild_marts(con, folder / "build", recreate=True)
         for path in sorted(folder.glob("*.sql")):
             con.execute(path.read_text(encoding="utf-8"))
         con.execute(
@@ -128,12 +128,33 @@ def _info(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     return str(found[0]) if found else None
 
 
-def rebuild_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
-    """Recompute the materialised marts (sql/marts/build) in the caller's transaction,
-    and clear the mark a load leaves while they are stale."""
+MART_BASE = "mart.goal_indicator_status_base"
+# Indicators built per statement: the build's joins and windows then hold one slice of
+# the plans at a time (measured at 100 KPIs × 290 kommuner: 1.1 GB built at once).
+INDICATORS_PER_BUILD = 25
+
+
+def rebuild_marts(
+    con: duckdb.DuckDBPyConnection, folder: Path | None = None, *, recreate: bool = False
+) -> None:
+    """Recompute the materialised mart (sql/marts/build) in the caller's transaction, a
+    slice of indicators at a time, and clear the mark a load leaves while it is stale.
+
+    ``recreate`` makes the table anew from the build query's columns (when its SQL changed).
+    """
     folder = folder or sql_dir() / "marts" / "build"
-    for path in sorted(folder.glob("*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
+    query = (folder / "goal_indicator_status_base.sql").read_text(encoding="utf-8")
+    if recreate:
+        con.execute(f"DROP TABLE IF EXISTS {MART_BASE}")
+        con.execute(f"CREATE TABLE {MART_BASE} AS {query}", {"first_ikey": 1, "last_ikey": 0})
+    else:
+        con.execute(f"DELETE FROM {MART_BASE}")
+    found = con.execute("SELECT count(*) FROM core.goal_indicator").fetchone()
+    for first in range(1, (int(found[0]) if found else 0) + 1, INDICATORS_PER_BUILD):
+        con.execute(
+            f"INSERT INTO {MART_BASE} {query}",
+            {"first_ikey": first, "last_ikey": first + INDICATORS_PER_BUILD - 1},
+        )
     con.execute("DELETE FROM core.warehouse_info WHERE key = ?", [MARTS_STALE])
 
 

@@ -13,6 +13,8 @@ SELECT
 FROM mart.goal_indicator_status_base AS base
 LEFT JOIN core.attribution AS attribution ON attribution.kind = base.source_kind;
 
+COMMENT ON TABLE mart.goal_indicator_status_base IS
+    'Materialised body of the view mart.goal_indicator_status, rebuilt by every load. Query the view.';
 COMMENT ON VIEW mart.goal_indicator_status IS
     'Per plan, mål, indikator, område och år: värde, jämförelser, rang, färg och målvärde. '
     'Varje kommun (varje region i en regions plan), planens år, året före och varje år med värden. '

@@ -1,17 +1,18 @@
--- Rebuilds mart.goal_indicator_status_base: one row per plan, goal, indicator, area and year.
--- Run after every load that changed data (warehouse/load.py). The columns are stated once,
--- in the final SELECT below: the table takes them, and the view adds only the attribution.
+-- The rows of mart.goal_indicator_status_base: one per plan, goal, indicator, area and year.
+-- warehouse/migrations.py runs it after every load that changed data, for the indicators
+-- numbered $first_ikey to $last_ikey at a time (so its memory does not grow with the
+-- plans), and creates the table from it: the columns are stated once, in the final
+-- SELECT below, and the view adds only the attribution.
 --
 -- Areas: every kommun (or every region when the plan's municipality is a region), and the
 -- plan's own area. Every area gets its own comparisons: its own county, and its own
--- comparison group (see area_group) or the plan's group without itself. Years: the plan's years, the year before them, and any other year the
--- series has a value. A value is the total (gender T), not deleted; values before the
+-- -- comparison group (see plan_family) or the plan's group without itself. Years: the plan's
+-- years, the year before them, and any other year the series has a value. A value is the total (gender T), not deleted; values before the
 -- indicator's from_year are not comparable: those rows stay, with null values and an
 -- unavailable_reason.
 --
 -- Each value is read from core.observation once, and the heavy joins carry a small
 -- integer key per indicator, not its text columns, which are joined in at the end.
-CREATE OR REPLACE TABLE mart.goal_indicator_status_base AS
 WITH riket AS (
     -- Riket's area code, as transforms/rules.py states it (written with the views).
     SELECT value AS id FROM core.warehouse_info WHERE key = 'riket_id'
@@ -25,7 +26,7 @@ plan AS (
     LEFT JOIN core.municipality AS m ON m.id = p.municipality_id
 ),
 
-indicator AS (
+numbered_indicator AS (
     SELECT
         -- A small integer key per plan indicator keeps the wide joins and the sort narrow.
         row_number() OVER (ORDER BY gi.plan_id, gi.goal_id, gi.indicator_id)::INTEGER AS ikey,
@@ -49,6 +50,10 @@ indicator AS (
     JOIN plan AS p USING (plan_id)
     LEFT JOIN core.kpi AS k ON k.id = gi.series_id
     LEFT JOIN core.series AS s ON s.series_id = gi.series_id
+),
+
+indicator AS (
+    SELECT * FROM numbered_indicator WHERE ikey BETWEEN $first_ikey AND $last_ikey
 ),
 
 area AS (
@@ -222,8 +227,13 @@ ranked AS (
         a.peer_group_id,
         -- The group's unweighted mean (as Kolada computes a group's value), leaving out
         -- the area itself where it is a member with a value (its own value is av's).
-        (ps.total - coalesce(own_value, 0)) / nullif(ps.valued - (own_value IS NOT NULL)::INTEGER, 0)
-            AS peer_value,
+        -- Rounded to 9 decimals: a sum's last bits depend on the order DuckDB's threads
+        -- add in, and a target "at least the peers" must not flip on them.
+        round(
+            (ps.total - coalesce(own_value, 0))
+            / nullif(ps.valued - (own_value IS NOT NULL)::INTEGER, 0),
+            9
+        ) AS peer_value,
         ps.valued - (own_value IS NOT NULL)::INTEGER AS peer_valued,
         gs.members - (gm.member_id IS NOT NULL)::INTEGER AS peer_members,
         gm.member_id IS NOT NULL AS peer_without_self,
@@ -388,7 +398,4 @@ SELECT
     is_latest,
     source AS source_kind,
     unavailable_reason
-FROM judged;
-
-COMMENT ON TABLE mart.goal_indicator_status_base IS
-    'Materialised body of the view mart.goal_indicator_status, rebuilt by every load. Query the view.';
+FROM judged
