@@ -271,18 +271,18 @@ def check(
     Exits 2 when anything is wrong; a source that cannot be reached is reported as not
     checked.
     """
-    from flows import pipeline
+    from flows import pipeline, preflight
     from flows.cli_lookup import load_catalogue
     from flows.cli_render import check_rows, emit_json, note
 
-    found = pipeline.read_plan(plan)
+    found = preflight.read_plan(plan)
     catalogue = load_catalogue(warehouse)
-    pipeline.check_plan(found, catalogue)
+    preflight.check_plan(found, catalogue)
     request = refresh_request(plan, warehouse, None)
     provided = {
         source.name: source.series_ids(found.plan) for source in pipeline.sources_for(found.plan)
     }
-    checked = pipeline.check_sources(found, catalogue, request)
+    checked = preflight.check_sources(found, catalogue, request)
     if as_json:
         emit_json(check_rows(provided, checked.problems, checked.not_checked))
     for series_id, reason in checked.problems.items():

@@ -30,19 +30,15 @@ class LookupInputError(ValueError):
 
 def warehouse_copy(path: Path) -> Catalogue | None:
     """The warehouse's last catalogue, or None when it has none."""
-    # pipeline.warehouse_catalogue reads the same; importing the pipeline (and every
+    # Read here rather than through flows.preflight: importing the pipeline (and every
     # source it registers) would cost `malbild kpis` a third of its time.
     if not path.exists():
         return None
-    from transforms.catalogue import Catalogue
     from warehouse import queries
     from warehouse.connection import open_warehouse
 
     with open_warehouse(path, read_only=True) as con:
-        kpis, municipalities, groups, members = queries.read_catalogue(con)
-    if kpis.is_empty() or municipalities.is_empty():
-        return None
-    return Catalogue(kpis=kpis, municipalities=municipalities, groups=groups, group_members=members)
+        return queries.read_catalogue(con)
 
 
 def load_catalogue(warehouse: Path | None) -> Catalogue:

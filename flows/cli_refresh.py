@@ -66,7 +66,7 @@ def start_refresh(
     """
     from dataclasses import replace
 
-    from flows import pipeline
+    from flows import pipeline, preflight
     from flows.cli_progress import RunProgress, following_flow
     from sources.landing import RawStore
 
@@ -81,7 +81,7 @@ def start_refresh(
             progress.failed("Körningen kunde inte starta")
             raise
         try:
-            plan, catalogue = pipeline.preflight(request, store, warnings)
+            plan, catalogue = preflight.prepare(request, store, warnings)
         except Exception as exc:
             progress.failed("Förkontrollen stoppade körningen; inga data är skrivna")
             pipeline.end_run_failed(request, store, exc, warnings)

@@ -13,21 +13,21 @@ from flows.pipeline import (
     InputError,
     RunCatalogue,
     build_batch,
-    catalogue_in,
     count_rows,
     load_batch,
     new_run_id,
     plan_observations,
-    read_landed_plan,
     run_stage,
     sources_for,
     unavailable_series,
 )
+from flows.preflight import read_landed_plan
 from sources.base import answers_from_landing
 from sources.kolada.series import catalogue_from_answers
 from sources.landing import RawStore
 from sources.registry import SOURCES
 from sources.staging import Stage
+from warehouse import queries
 from warehouse.connection import open_warehouse
 from warehouse.load import LoadCounts, RefreshBatch
 from warehouse.run_log import record_run_end, record_run_start
@@ -46,7 +46,7 @@ def replay_run(
     fresh = catalogue_from_answers(answers["kolada"])
     catalogue = RunCatalogue(fresh, True) if fresh is not None else None
     if catalogue is None:
-        found = catalogue_in(con)
+        found = queries.read_catalogue(con)
         if found is None:
             raise InputError(f"run {run_id}: it landed no catalogue and the warehouse has none")
         catalogue = RunCatalogue(found, False)

@@ -13,7 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import pipeline
+from flows import pipeline, preflight
 from flows.pipeline import (
     PlanInput,
     RefreshRequest,
@@ -38,9 +38,9 @@ def preflight_step(
     back from the run's landing.
     """
     if request.begun:
-        plan, found = pipeline.resume_preflight(request, store, warnings)
+        plan, found = preflight.resume(request, store, warnings)
     else:
-        plan, found = pipeline.preflight(request, store, warnings)
+        plan, found = preflight.prepare(request, store, warnings)
     catalogue = found.catalogue
     get_run_logger().info(
         "Plan %s is valid against Kolada's catalogue%s: %d KPIs, %d areas, %d groups",
@@ -122,7 +122,7 @@ def refresh(request: RefreshRequest) -> RefreshResult:
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:
     plan, catalogue = preflight_step(request, store, warnings)
 
-    years = pipeline.years_to_fetch(request, plan.plan)
+    years = preflight.years_to_fetch(request, plan.plan)
     year_range = (years[0], years[-1])
     stage = pipeline.run_stage(request.warehouse_path, request.run_id)
     try:

@@ -434,7 +434,7 @@ def test_example_file_beside_the_plans_reads():
 
 
 def test_the_shipped_example_plan_reads_its_example_file():
-    from flows.pipeline import read_plan
+    from flows.preflight import read_plan
     from flows.settings import goals_dir
     from sources.own.planning import plan_files
 

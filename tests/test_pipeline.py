@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows import pipeline, rebuild
+from flows import pipeline, preflight, rebuild
 from flows.pipeline import InputError, PlanInput, RunCatalogue, UnavailableSeriesError
 from flows.report import latest_goal_rows, refresh_markdown
 from sources.base import SourceAnswers
@@ -83,7 +83,7 @@ def test_malformed_years_are_bad_input(text):
 
 def test_missing_plan_file_is_bad_input_naming_the_file(tmp_path: Path):
     with pytest.raises(InputError, match=r"nowhere\.yaml: cannot read the goal plan"):
-        pipeline.read_plan(tmp_path / "nowhere.yaml")
+        preflight.read_plan(tmp_path / "nowhere.yaml")
 
 
 def test_plan_with_a_bad_key_is_bad_input_naming_the_file(tmp_path: Path):
@@ -91,7 +91,7 @@ def test_plan_with_a_bad_key_is_bad_input_naming_the_file(tmp_path: Path):
     path.write_text(PLAN.replace("direction: higher", "direction: up"), encoding="utf-8")
 
     with pytest.raises(InputError, match=r"bad\.yaml.*direction"):
-        pipeline.read_plan(path)
+        preflight.read_plan(path)
 
 
 def test_missing_data_warnings_name_indicators_without_values():
@@ -224,7 +224,7 @@ def test_years_given_are_fetched_exactly(tmp_path: Path):
         tmp_path / "p.yaml", tmp_path / "w.duckdb", tmp_path / "raw", years=(2000, 2024)
     )
 
-    assert pipeline.years_to_fetch(request, plan_input().plan) == list(range(2000, 2025))
+    assert preflight.years_to_fetch(request, plan_input().plan) == list(range(2000, 2025))
 
 
 def test_the_year_before_is_fetched_only_when_the_warehouse_lacks_it(tmp_path: Path):
@@ -242,20 +242,20 @@ def test_the_year_before_is_fetched_only_when_the_warehouse_lacks_it(tmp_path: P
     )
     warehouse = tmp_path / "w.duckdb"
     request = pipeline.RefreshRequest(tmp_path / "p.yaml", warehouse, tmp_path / "raw")
-    assert pipeline.years_to_fetch(request, plan) == [2023, 2024, 2025]
+    assert preflight.years_to_fetch(request, plan) == [2023, 2024, 2025]
 
     rows = [("N15507", "0115", 2023, 1.0)]
     with open_warehouse(warehouse) as con:
         load_refresh(con, RefreshBatch("r1", observations=observation_rows(rows)))
-    assert pipeline.years_to_fetch(request, plan) == [2023, 2024, 2025]  # scb:population lacks it
+    assert preflight.years_to_fetch(request, plan) == [2023, 2024, 2025]  # scb:population lacks it
 
     rows.append(("scb:population", "0115", 2023, 2.0))
     with open_warehouse(warehouse) as con:
         load_refresh(con, RefreshBatch("r2", observations=observation_rows(rows)))
-    assert pipeline.years_to_fetch(request, plan) == [2024, 2025]
+    assert preflight.years_to_fetch(request, plan) == [2024, 2025]
 
 
 def test_a_plan_with_a_change_in_percent_always_fetches_the_year_before(tmp_path: Path):
     request = pipeline.RefreshRequest(tmp_path / "p.yaml", tmp_path / "w.duckdb", tmp_path / "r")
 
-    assert pipeline.years_to_fetch(request, plan_input().plan)[0] == 2023
+    assert preflight.years_to_fetch(request, plan_input().plan)[0] == 2023

@@ -18,7 +18,7 @@ from tests.warehouse_data import (
 )
 from warehouse.connection import WarehouseLockedError, open_warehouse
 from warehouse.load import RefreshBatch, load_refresh
-from warehouse.queries import read_catalogue, read_responses_for_run, read_runs
+from warehouse.queries import read_responses_for_run, read_runs
 from warehouse.run_log import record_run_end, record_run_start
 
 DATA_TABLES = (
@@ -142,10 +142,11 @@ def test_catalogue_is_upserted_and_group_members_replaced(
         ),
     )
     assert counts.tables["core.municipality"] == warehouse.load.LoadCounts(1, 1, 0)
-    _, areas, groups_frame, members = read_catalogue(con)
-    assert areas.rows() == [("0114", "Upplands-Väsby", "K"), ("0115", "V", "K")]
-    assert groups_frame.rows() == [("G1", "Grupp")]
-    assert members.select("group_id", "member_id").rows() == [("G1", "0114")]
+    areas = con.sql("SELECT id, title, type FROM core.municipality ORDER BY id").fetchall()
+    assert areas == [("0114", "Upplands-Väsby", "K"), ("0115", "V", "K")]
+    assert con.sql("SELECT id, title FROM core.municipality_group").fetchall() == [("G1", "Grupp")]
+    members = con.sql("SELECT group_id, member_id FROM core.municipality_group_member").fetchall()
+    assert members == [("G1", "0114")]
 
 
 def test_reloading_a_plan_replaces_its_rows(con: duckdb.DuckDBPyConnection) -> None:

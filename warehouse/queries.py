@@ -6,6 +6,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from transforms.catalogue import Catalogue
 from warehouse.migrations import sql_dir
 
 
@@ -20,15 +21,17 @@ def _frame(
     return pl.DataFrame(con.sql(_query_text(name), params=params))
 
 
-def read_catalogue(
-    con: duckdb.DuckDBPyConnection,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The last loaded catalogue: (kpis, municipalities, groups, group_members)."""
-    return (
-        _frame(con, "catalogue_kpis"),
-        _frame(con, "catalogue_municipalities"),
-        _frame(con, "catalogue_groups"),
-        _frame(con, "catalogue_group_members"),
+def read_catalogue(con: duckdb.DuckDBPyConnection) -> Catalogue | None:
+    """The last loaded catalogue, or None when the warehouse has none yet."""
+    kpis = _frame(con, "catalogue_kpis")
+    municipalities = _frame(con, "catalogue_municipalities")
+    if kpis.is_empty() or municipalities.is_empty():
+        return None
+    return Catalogue(
+        kpis=kpis,
+        municipalities=municipalities,
+        groups=_frame(con, "catalogue_groups"),
+        group_members=_frame(con, "catalogue_group_members"),
     )
 
 
