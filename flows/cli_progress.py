@@ -62,8 +62,10 @@ class RunProgress:
         )
 
     def failed(self, text: str) -> None:
+        """A step failed: marked in a terminal; elsewhere the one-line error says it all."""
         self.stop()
-        self.console.print(Text.assemble(("✗ ", "bold red"), text), soft_wrap=True)
+        if self.animated:
+            self.console.print(Text.assemble(("✗ ", "bold red"), text), soft_wrap=True)
 
     def warn(self, text: str) -> None:
         self.console.print(Text.assemble(("! ", "yellow"), (text, "yellow")), soft_wrap=True)

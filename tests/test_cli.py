@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -495,9 +496,16 @@ def test_a_failure_is_one_line_and_its_traceback_comes_with_debug(
     assert "no warehouse there yet" in error and len(error.strip().splitlines()) == 1
 
 
-def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -527,3 +535,27 @@ def test_a_bad_plan_for_run_exits_2_before_prefect_is_imported(tmp_path: Path):
     assert found.returncode == 2, found.stderr
     assert found.stdout.strip().splitlines()[-1] == "False"
     assert "bad.yaml" in found.stderr and "Traceback" not in found.stderr
+
+
+def test_an_offline_run_fails_at_once_with_one_line_and_exit_1(tmp_path: Path):
+    import socket
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{free.getsockname()[1]}/v3"  # nothing listens here
+    code = (
+        "import sys; from flows.cli import main; "
+        f"code = main(['run', '--warehouse', {str(tmp_path / 'w.duckdb')!r}]); "
+        "print('prefect' in sys.modules); sys.exit(code)"
+    )
+    started = time.monotonic()
+
+    found = run_python(code, tmp_path, env={"MALBILD_KOLADA_URL": closed})
+
+    assert time.monotonic() - started < 15
+    assert found.returncode == 1, found.stderr
+    assert found.stdout.strip().splitlines()[-1] == "False"  # Prefect never started
+    lines = found.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach 127.0.0.1: it refuses connections" in lines[0]
+    assert "malbild demo" in lines[0]
