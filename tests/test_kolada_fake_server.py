@@ -296,3 +296,35 @@ def test_fetching_20_kpis_for_312_areas_and_11_years_takes_at_most_pages_plus_on
     assert len(fake.metadata_requests()) == metadata_requests
     body = json.loads(pages[0].body)
     assert body["count"] == 5000
+
+
+def _kpi_ids(count: int) -> list[str]:
+    return [kpi["id"] for kpi in load_kpi_catalogue()[:count]]
+
+
+def test_queries_fetched_side_by_side_give_every_page_once():
+    kpi_ids = _kpi_ids(60)  # three queries of at most 25 KPIs
+    with FakeKolada(**sample_kolada()) as fake:
+        client = KoladaClient(fake.base_url, rate_per_second=1000, per_page=2000)
+        serial = {page.url: page.content_hash for page in client.fetch_data(kpi_ids, [2020])}
+        together = [page.url for page in client.fetch_data(kpi_ids, [2020], workers=4)]
+
+    assert len(plan_data_queries(kpi_ids, [2020])) == 3
+    assert len(serial) > 3  # several pages per query
+    assert sorted(together) == sorted(serial)
+
+
+def test_a_bad_data_page_among_queries_in_flight_fails_naming_its_url():
+    from transforms.kolada import kolada_page_observations
+
+    def read(response):
+        page = kolada_page_observations(response.body, response.content_hash)
+        return page.observations, page.next_url, page.records
+
+    with FakeKolada(**sample_kolada()) as fake:
+        fake.inject("/data", body='{"values": [{"kpi": "N0', times=1)
+        client = KoladaClient(fake.base_url, rate_per_second=1000)
+        with pytest.raises(KoladaResponseError, match="/data/kpi/") as caught:
+            list(client.fetch_data(_kpi_ids(60), [2020], read=read, workers=4))
+
+    assert "did not answer a Kolada JSON page" in str(caught.value)

@@ -170,13 +170,7 @@ def _read(response: Response, read: PageReader[T]) -> tuple[T, str | None, int]:
     except KoladaResponseError:
         raise
     except ValueError as exc:  # a reader's own parse error, e.g. KoladaRecordError
-        raise KoladaResponseError(
-            f"{response.method} {response.url} did not answer a Kolada data page "
-            f"(HTTP {response.status}): {exc}",
-            url=response.url,
-            status=response.status,
-            body=response.body,
-        ) from exc
+        raise _not_a_page(response, str(exc)) from exc
 
 
 _DONE = object()
@@ -235,14 +229,7 @@ def parse_page(response: Response) -> dict[str, Any]:
     """The JSON envelope ``{values, count, next_url, previous_url}`` of a Kolada answer."""
 
     def refuse(problem: str) -> KoladaResponseError:
-        snippet = response.body[:200].decode("utf-8", errors="replace").strip()
-        return KoladaResponseError(
-            f"{response.method} {response.url} did not answer a Kolada JSON page "
-            f"(HTTP {response.status}): {problem}; body starts {snippet!r}",
-            url=response.url,
-            status=response.status,
-            body=response.body,
-        )
+        return _not_a_page(response, problem)
 
     try:
         envelope = json.loads(response.body)
@@ -261,3 +248,15 @@ def parse_page(response: Response) -> dict[str, Any]:
     if next_url is not None and not isinstance(next_url, str):
         raise refuse(f"'next_url' is {type(next_url).__name__}, not a string")
     return envelope
+
+
+def _not_a_page(response: Response, problem: str) -> KoladaResponseError:
+    """The error for an answer that is not a Kolada page, naming its URL and its start."""
+    snippet = response.body[:200].decode("utf-8", errors="replace").strip()
+    return KoladaResponseError(
+        f"{response.method} {response.url} did not answer a Kolada JSON page "
+        f"(HTTP {response.status}): {problem}; body starts {snippet!r}",
+        url=response.url,
+        status=response.status,
+        body=response.body,
+    )
