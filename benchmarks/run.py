@@ -1,10 +1,13 @@
-"""Run malbild's benchmarks (GitHub issue #4) and print figure | target | verdict.
+"""Run malbild's benchmarks (GitHub issues #4 and #9) and print figure | target | verdict.
 
-    uv run python -m benchmarks.run                  # every section, 5 M observations
+    uv run python -m benchmarks.run                  # sections 1-7, 5 M observations
     uv run python -m benchmarks.run --only 3 --scale 1000000 --latency-ms 50
+    uv run python -m benchmarks.run --only 8 --only 9     # real `malbild run`s (long)
 
 Sections: 1 requests, 2 fetch wall time, 3 transform+load throughput vs DuckDB,
-4 peak RSS, 5 mart query speed, 6 against dlt (+ Prefect's start-up time, section 7).
+4 peak RSS, 5 mart query speed, 6 against dlt, 7 Prefect's start-up time,
+8 real `malbild run` processes (fresh and no-change, 1/5/14 M observations),
+9 a real run against the raw fetch floor (100 and 400 KPIs).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.measure import WORK_DIR, run_child
+from benchmarks.real_runs import LIFTED_RATE, RealRunSettings
 from benchmarks.report import Figure, figures_table, notes
 
 RSS_FRACTIONS = (0.2, 0.5, 1.0)  # 1, 2.5 and 5 M at the default scale
@@ -32,8 +37,14 @@ def run(
     peer_scale: int = PEER_SCALE,
     repeats: int = 2,
     work_dir: Path = WORK_DIR,
+    kolada_rate: float = LIFTED_RATE,
+    real: RealRunSettings | None = None,
 ) -> list[Figure]:
-    """Run the chosen sections; their figures in section order."""
+    """Run the chosen sections; their figures in section order.
+
+    ``kolada_rate``: requests per second for both sides of section 6 (sections 8 and 9
+    take theirs from ``real``).
+    """
     from benchmarks import fetch, load, marts, peer
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -57,9 +68,36 @@ def run(
             result = marts.measure_marts(load.warehouse_path(scale, work_dir))
             figures += marts.mart_figures(result, results[scale]["malbild"]["observations"])
     if 6 in sections:
-        figures += peer.peer_figures(peer.measure_peer(peer_scale, latency, work_dir))
+        figures += peer.peer_figures(
+            peer.measure_peer(peer_scale, latency, work_dir, rate_per_second=kolada_rate)
+        )
     if 7 in sections:
         figures.append(prefect_startup_figure(work_dir))
+    if sections & {8, 9}:
+        figures += real_run_sections(sections, real or RealRunSettings(), work_dir)
+    return figures
+
+
+def real_run_sections(
+    sections: set[int], settings: RealRunSettings, work_dir: Path
+) -> list[Figure]:
+    """Sections 8 and 9 in one session: the fakes and one Prefect server for both."""
+    from benchmarks import real_runs
+
+    figures: list[Figure] = []
+    with real_runs.real_run_session(settings, work_dir) as session:
+        if 8 in sections:
+            result = real_runs.measure_real_runs(session)
+            figures += real_runs.real_run_figures(result)
+        if 9 in sections:
+            result = real_runs.measure_floor_ratio(session)
+            figures += real_runs.floor_figures(result)
+        notes = "; ".join(session.notes)
+    if figures and notes:
+        last = figures[-1]
+        figures[-1] = Figure(
+            last.section, last.name, last.value, last.target, last.met, f"{last.note}; {notes}"
+        )
     return figures
 
 
@@ -91,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         type=int,
         action="append",
-        choices=range(1, 8),
-        help="run only this section (repeatable); 7 is Prefect's start-up",
+        choices=range(1, 10),
+        help="run only this section (repeatable); 7 is Prefect's start-up, 8 and 9 real runs",
     )
+    parser.add_argument("--all", action="store_true", help="every section, 8 and 9 included")
     parser.add_argument(
         "--latency-ms", type=float, default=50, help="fake servers' latency per request"
     )
@@ -103,17 +142,113 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer-scale", type=int, default=PEER_SCALE, help="observations for section 6"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs per side for section 3 at --scale"
+    )
+    parser.add_argument(
+        "--kolada-rate",
+        type=float,
+        default=LIFTED_RATE,
+        help="Kolada requests/s for both sides of section 6 and for sections 8-9 "
+        f"(default {LIFTED_RATE:g}: lifted)",
+    )
+    real = parser.add_argument_group("sections 8 and 9 (real `malbild run` processes)")
+    real.add_argument(
+        "--real-sizes",
+        type=_numbers,
+        default=RealRunSettings.sizes,
+        metavar="N,N,...",
+        help="observations per national plan for section 8 (default 1000000,5000000,14000000)",
+    )
+    real.add_argument(
+        "--floor-kpis",
+        type=_numbers,
+        default=RealRunSettings.floor_kpis,
+        metavar="N,N,...",
+        help="KPIs per plan for section 9 (default 100,400)",
+    )
+    real.add_argument(
+        "--years", default="2000-2024", metavar="A-B", help="the runs' --years (2000-2024)"
+    )
+    real.add_argument(
+        "--pairs", type=int, default=RealRunSettings.pairs, help="alternated pairs per plan (3)"
+    )
+    real.add_argument(
+        "--real-latency-ms", type=float, default=0, help="the fake Kolada's latency (0)"
+    )
+    real.add_argument(
+        "--budget-min",
+        type=float,
+        default=None,
+        help="per plan: start no pair that would end past this many minutes",
+    )
+    real.add_argument(
+        "--run-timeout-min",
+        type=float,
+        default=RealRunSettings.run_timeout_s / 60,
+        help="end a run after this many minutes (30)",
+    )
+    real.add_argument(
+        "--rss-limit-mb",
+        type=float,
+        default=RealRunSettings.rss_limit_mb,
+        help="end a run whose process tree holds more than this (12288)",
+    )
+    real.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="no unmeasured 1-KPI run before the measured ones",
+    )
+    real.add_argument(
+        "--temporary-api",
+        action="store_true",
+        help="no Prefect server: each run starts Prefect's temporary API (no split)",
+    )
     args = parser.parse_args(argv)
-    sections = set(args.only or range(1, 8))
+    # SIGTERM ends the harness through its `finally`s: fakes, Prefect server and any
+    # running `malbild run` are stopped with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sections = set(range(1, 10) if args.all else args.only or range(1, 8))
+    first, _, last = args.years.partition("-")
+    real_settings = RealRunSettings(
+        sizes=args.real_sizes,
+        floor_kpis=args.floor_kpis,
+        years=(int(first), int(last or first)),
+        pairs=args.pairs,
+        latency_s=args.real_latency_ms / 1000,
+        kolada_rate=args.kolada_rate,
+        prefect_server=not args.temporary_api,
+        run_timeout_s=args.run_timeout_min * 60,
+        budget_s=args.budget_min * 60 if args.budget_min else None,
+        warm_up=not args.no_warm_up,
+        rss_limit_mb=args.rss_limit_mb,
+    )
     started = time.perf_counter()
     figures = run(
-        sections, latency_ms=args.latency_ms, scale=args.scale, peer_scale=args.peer_scale
+        sections,
+        latency_ms=args.latency_ms,
+        scale=args.scale,
+        peer_scale=args.peer_scale,
+        repeats=args.repeats,
+        kolada_rate=args.kolada_rate,
+        real=real_settings,
     )
     print(
         f"malbild benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, latency {args.latency_ms:g} ms, "
-        f"scale {args.scale:,} observations"
+        f"Python {platform.python_version()}"
+        + (
+            f", latency {args.latency_ms:g} ms, scale {args.scale:,} observations"
+            if sections & set(range(1, 8))
+            else ""
+        )
     )
+    if sections & {8, 9}:
+        print(
+            f"sections 8-9: fake Kolada latency {args.real_latency_ms:g} ms, "
+            f"MALBILD_KOLADA_RATE={args.kolada_rate:g}, years {args.years}, "
+            f"{args.pairs} pairs, "
+            + ("Prefect's temporary API per run" if args.temporary_api else "a Prefect server")
+        )
     arguments = " ".join(sys.argv[1:] if argv is None else argv)
     print(f"command: uv run python -m benchmarks.run {arguments}".rstrip())
     print()
@@ -122,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     print(notes(figures))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ None of the values are statistics.
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,13 +43,9 @@ class LandedSample:
     pages: int
 
 
-def kpis_for(observations: int, years: int = len(YEARS)) -> tuple[list[str], int]:
-    """The first kommun KPIs (by id) whose area × year × gender rows reach ``observations``."""
-    chosen: list[str] = []
-    total = 0
+def eligible_kpis(years: int = len(YEARS)) -> Iterator[tuple[str, int]]:
+    """The kommun KPIs by id, each with its rows for every area × ``years`` × gender."""
     for kpi in sorted(load_kpi_catalogue(), key=lambda k: k["id"]):
-        if total >= observations:
-            break
         if kpi.get("municipality_type") not in ("K", "A") or kpi["id"].startswith("U"):
             continue
         # The fake has values up to the year before publ_period (fakes/sample_data.py):
@@ -55,9 +53,25 @@ def kpis_for(observations: int, years: int = len(YEARS)) -> tuple[list[str], int
         published = str(kpi.get("publ_period") or "")
         if published.isdigit() and int(published) - 1 < YEARS[-1]:
             continue
-        chosen.append(kpi["id"])
-        total += AREAS * years * (3 if kpi.get("is_divided_by_gender") else 1)
+        yield kpi["id"], AREAS * years * (3 if kpi.get("is_divided_by_gender") else 1)
+
+
+def kpis_for(observations: int, years: int = len(YEARS)) -> tuple[list[str], int]:
+    """The first kommun KPIs (by id) whose area × year × gender rows reach ``observations``."""
+    chosen: list[str] = []
+    total = 0
+    for kpi, rows in eligible_kpis(years):
+        if total >= observations:
+            break
+        chosen.append(kpi)
+        total += rows
     return chosen, total
+
+
+def first_kpis(count: int, years: int = len(YEARS)) -> tuple[list[str], int]:
+    """The first ``count`` kommun KPIs (by id) and their area × year × gender rows."""
+    chosen = list(itertools.islice(eligible_kpis(years), count))
+    return [kpi for kpi, _ in chosen], sum(rows for _, rows in chosen)
 
 
 def land_sample(work_dir: Path, observations: int, years: tuple[int, ...] = YEARS) -> LandedSample:
