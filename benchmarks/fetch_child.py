@@ -3,7 +3,7 @@
 
 ``refresh_fetch``: what a refresh of a plan fetches, with the real clients and their
 default throttles: Kolada's catalogue and data (`KoladaClient`, 5 requests/s), then the
-SCB series (`flows.scb_steps`: metadata checks, then data under SCB's shared
+SCB series (`sources.scb.series.ScbSource`: metadata checks, then data under SCB's shared
 30-calls-per-10-s limiter read from `/config`). Every answer is landed in a `RawStore`.
 
 ``kolada_fetch_load``: malbild's side of the peer comparison: the Kolada data of a plan
