@@ -283,6 +283,7 @@ class HttpClient:
             with self._count_lock:
                 self.requests_made += 1
             problem: str
+            unreachable: str | None = None
             wait_hint: float | None = None
             last_status: int | None = None
             try:
@@ -339,7 +340,10 @@ class HttpClient:
                     url=url,
                     status=last_status,
                 )
-            log.warning("%s %s: %s; retrying in %.1f s", method, url, problem, delay)
+            # An unreachable host gets one quiet retry: its failure is told in one line.
+            (log.debug if unreachable else log.warning)(
+                "%s %s: %s; retrying in %.1f s", method, url, problem, delay
+            )
             self.sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
