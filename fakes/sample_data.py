@@ -680,7 +680,9 @@ def _numbers_function(kind: KpiKind, seed: int, divided: bool) -> NumbersFunctio
     (``_DRAWS``), each on the scale of its kind. The function answers columns: the
     areas' T values, and their K and M values (None unless divided by gender). Table
     look-ups instead of a hash per value, and one call per list of areas, keep the fake
-    server fast.
+    server fast. For the same reason each kind of value has its own loop: one shared loop
+    calling a function per value measured 34 % slower (2.15 s against 1.60 s for 100 KPIs
+    × 312 areas × 25 years), and the fake's speed bounds the benchmarks' fetch figures.
     """
     rng = random.Random(seed)
     mode = _MODES[kind.kind]
