@@ -5,10 +5,13 @@ envelope ``{values, count, next_url, previous_url}``, ``per_page`` ≤ 5000 and 
 400 for more than 25 ids in a list, HTTP 200 with no values for unknown ids, and a
 group id (``G…``) in the municipality position answering the unweighted mean of its
 members. Record lists are built once per query and cached, so a page costs one
-``json.dumps`` of a slice. Faults (429, 500, HTML, broken JSON, pagination cycles)
-can be injected. ``python -m fakes.kolada_server`` serves the bundled sample data.
-Every answer carries the header ``X-Malbild-Sample-Data: generated`` (unless
-``sample_data=False``): the pipeline lands such answers as sample data.
+``json.dumps`` of a slice. Revisions between two refreshes can be simulated: ``revise``
+and ``delete`` change a record on the settable date ``today``, and the data endpoints
+take ``from_date=YYYY-MM-DD`` (only values changed on or after it; deleted values then
+come flagged ``isdeleted`` with a null value). Faults (429, 500, HTML, broken JSON,
+pagination cycles) can be injected. ``python -m fakes.kolada_server`` serves the bundled
+sample data. Every answer carries the header ``X-Malbild-Sample-Data: generated``
+(unless ``sample_data=False``): the pipeline lands such answers as sample data.
 
     with FakeKolada(catalogue, municipalities, groups, values) as fake:
         client = KoladaClient(fake.base_url)
@@ -18,11 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -32,12 +37,17 @@ from fakes.sample_data import SAMPLE_DATA_HEADER, SAMPLE_DATA_HEADER_VALUE
 ValueRecord = dict[str, Any]
 ValueFunction = Callable[[str, str, int], Sequence[ValueRecord] | None]
 ValueProvider = Mapping[tuple[str, str, int], Sequence[ValueRecord]] | ValueFunction
+RecordKey = tuple[str, str, int]
+# A value and the date it last changed (published, revised or deleted).
+Stamped = tuple[ValueRecord, date]
 
 API_PREFIX = "/v3"
 MAX_PER_PAGE = 5000
 MAX_IDS = 25
 DEFAULT_DATA_YEARS = range(2000, 2026)
 _CACHED_QUERIES = 4
+DEFAULT_PUBLISHED = date(2000, 1, 1)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,13 @@ class FakeKolada:
     complete value dicts (``gender, count, status, value, isdeleted``) or ``None`` for no
     record. Data exists only for KPIs in ``catalogue`` and areas in ``municipalities``.
     With ``sample_data`` (the default) every answer carries ``X-Malbild-Sample-Data``.
+
+    Revisions: every initial value counts as changed on ``published`` (default
+    2000-01-01). ``revise`` and ``delete`` change a record on ``today`` (settable; default
+    the real date). A data query with ``from_date=D`` answers only the values changed on
+    or after ``D``: revised and added values as they are now, deleted ones as
+    ``{gender, count, status: "", value: null, isdeleted: true}``; without ``from_date``
+    deleted values are left out (and a record left with no value is not served).
     """
 
     def __init__(
@@ -94,8 +111,15 @@ class FakeKolada:
         data_years: Iterable[int] | None = None,
         port: int = 0,
         sample_data: bool = True,
+        published: date | None = None,
     ):
         self.port = port
+        # The date ``revise`` and ``delete`` stamp their changes with; tests move it.
+        self.today: date = date.today()
+        self._published = DEFAULT_PUBLISHED if published is None else published
+        # Records changed by ``revise``/``delete``: every value (deleted ones flagged) with
+        # the date it last changed. Consulted before the value provider.
+        self._overlay: dict[RecordKey, list[Stamped]] = {}
         # Every answer says its values are generated (``X-Malbild-Sample-Data``); a test
         # that checks how real sources are attributed can turn it off.
         self.sample_data = sample_data
@@ -202,6 +226,68 @@ class FakeKolada:
         with self._lock:
             self._faults.append(fault)
 
+    def revise(self, kpi: str, municipality: str, year: int, values: Sequence[ValueRecord]) -> None:
+        """Replace the record's values (a new record if it had none) as of ``today``.
+
+        ``values`` are value dicts like the constructor's mapping form (missing fields get
+        the API's defaults). Every given value is stamped as changed ``today``; a gender
+        the record had before and ``values`` leaves out counts as deleted ``today``.
+        """
+        kpi, municipality, year = self._check_key(kpi, municipality, year)
+        new = [_complete(value) for value in values]
+        if not new:
+            raise ValueError("revise needs at least one value; use delete() to remove values")
+        genders = [value["gender"] for value in new]
+        if len(set(genders)) != len(genders):
+            raise ValueError(f"revise got a gender twice: {genders}")
+        today = self.today
+        with self._build_lock:
+            before = self._entries(kpi, municipality, year)
+            entries: list[Stamped] = [(value, today) for value in new]
+            for value, stamp in before:
+                if value["gender"] in genders:
+                    continue
+                if value.get("isdeleted"):
+                    entries.append((value, stamp))
+                else:
+                    entries.append((_deleted(value), today))
+            self._overlay[kpi, municipality, year] = entries
+            if year not in self._data_years:
+                self._data_years = sorted([*self._data_years, year])
+            self._data_cache.clear()
+
+    def delete(self, kpi: str, municipality: str, year: int, gender: str | None = None) -> None:
+        """Delete the record's value for ``gender`` (all its values if None) as of ``today``.
+
+        Raises ``KeyError`` if there is no such value to delete.
+        """
+        kpi, municipality, year = self._check_key(kpi, municipality, year)
+        today = self.today
+        with self._build_lock:
+            entries: list[Stamped] = []
+            hit = False
+            for value, stamp in self._entries(kpi, municipality, year):
+                if not value.get("isdeleted") and gender in (None, value["gender"]):
+                    entries.append((_deleted(value), today))
+                    hit = True
+                else:
+                    entries.append((value, stamp))
+            if not hit:
+                which = "any gender" if gender is None else f"gender {gender}"
+                raise KeyError(f"no value of {kpi}/{municipality}/{year} for {which} to delete")
+            self._overlay[kpi, municipality, year] = entries
+            self._data_cache.clear()
+
+    def _check_key(self, kpi: str, municipality: str, year: int) -> RecordKey:
+        if kpi not in self._kpi_ids:
+            raise ValueError(f"{kpi} is not in the fake's KPI catalogue")
+        if municipality not in self._area_set:
+            raise ValueError(
+                f"{municipality} is not one of the fake's municipalities (group means follow "
+                "their members)"
+            )
+        return kpi, municipality, int(year)
+
     def data_requests(self) -> list[RecordedRequest]:
         with self._lock:
             return [request for request in self.requests if request.is_data]
@@ -252,7 +338,7 @@ class FakeKolada:
         elif head == "municipality_groups" and len(rest) <= 1:
             records = self._metadata("municipality_groups", self._groups, rest, query)
         elif head == "data":
-            records = self._data(rest)
+            records = self._data(rest, query)
         else:
             raise _ApiError(404, "Not Found")
         return self._page(path, query, records, cycle=cycle)
@@ -271,7 +357,7 @@ class FakeKolada:
             selected = [item for item in selected if item["type"] == region_type]
         return selected
 
-    def _data(self, rest: list[str]) -> list[dict[str, Any]]:
+    def _data(self, rest: list[str], query: dict[str, str]) -> list[dict[str, Any]]:
         named = dict(zip(rest[0::2], rest[1::2], strict=False))
         # Kolada's path form: kpi, then municipality and/or year.
         if len(rest) % 2 or "kpi" not in named or set(named) - {"kpi", "municipality", "year"}:
@@ -285,34 +371,39 @@ class FakeKolada:
             else None
         )
         years = tuple(_years(named["year"])) if "year" in named else None
-        key = (kpis, areas, years)
+        since = _from_date(query["from_date"]) if "from_date" in query else None
+        key = (kpis, areas, years, since)
         with self._build_lock:
             cached = self._data_cache.get(key)
             if cached is not None:
                 self._data_cache.move_to_end(key)
                 return cached
-            built = self._build_data(kpis, areas, years)
+            built = self._build_data(kpis, areas, years, since)
             self._data_cache[key] = built
             if len(self._data_cache) > _CACHED_QUERIES:
                 self._data_cache.popitem(last=False)
             return built
 
     def _build_data(
-        self, kpis: tuple[str, ...], areas: tuple[str, ...] | None, years: tuple[int, ...] | None
+        self,
+        kpis: tuple[str, ...],
+        areas: tuple[str, ...] | None,
+        years: tuple[int, ...] | None,
+        since: date | None,
     ) -> list[dict[str, Any]]:
         area_ids = self._area_ids if areas is None else areas
         year_list = self._data_years if years is None else years
         records: list[dict[str, Any]] = []
-        provider, known_areas, groups = self._values, self._area_set, self._members
+        known_areas, groups = self._area_set, self._members
         for kpi in kpis:
             if kpi not in self._kpi_ids:
                 continue
             for year in year_list:
                 for area in area_ids:
                     if area in known_areas:
-                        values = provider(kpi, area, year)
+                        values = self._served(kpi, area, year, since)
                     elif area in groups:
-                        values = self._group_mean(kpi, groups[area], year)
+                        values = self._group_mean(kpi, groups[area], year, since)
                     else:
                         continue
                     if values:
@@ -321,25 +412,70 @@ class FakeKolada:
                         )
         return records
 
-    def _group_mean(self, kpi: str, members: list[str], year: int) -> list[ValueRecord] | None:
+    def _entries(self, kpi: str, area: str, year: int) -> Sequence[Stamped]:
+        """Every value of a record (deleted ones flagged) with the date it last changed."""
+        entries = self._overlay.get((kpi, area, year))
+        if entries is not None:
+            return entries
+        published = self._published
+        return [(value, published) for value in self._values(kpi, area, year) or ()]
+
+    def _served(
+        self, kpi: str, area: str, year: int, since: date | None
+    ) -> Sequence[ValueRecord] | None:
+        """The values a query answers for one record: current ones, or changed since ``since``."""
+        entries = self._overlay.get((kpi, area, year)) if self._overlay else None
+        if entries is None:
+            # Never revised: every value was published on ``published``.
+            if since is not None and since > self._published:
+                return None
+            values = self._values(kpi, area, year)
+            if since is None and values and any(value.get("isdeleted") for value in values):
+                return [value for value in values if not value.get("isdeleted")]
+            return values
+        if since is None:
+            return [value for value, _ in entries if not value.get("isdeleted")]
+        return [value for value, stamp in entries if stamp >= since]
+
+    def _group_mean(
+        self, kpi: str, members: list[str], year: int, since: date | None
+    ) -> list[ValueRecord] | None:
+        """The unweighted mean of the members' current values, per gender.
+
+        A gender's mean counts as changed when any member's value of it last changed; with
+        ``since``, one whose members' values are all deleted comes flagged as deleted.
+        """
         by_gender: dict[str, list[float]] = {}
+        changed: dict[str, date] = {}
         for member in members:
-            for value in self._values(kpi, member, year) or ():
-                numbers = by_gender.setdefault(value["gender"], [])
-                if value.get("value") is not None and not value.get("isdeleted"):
+            for value, stamp in self._entries(kpi, member, year):
+                gender = value["gender"]
+                if gender not in changed or stamp > changed[gender]:
+                    changed[gender] = stamp
+                if value.get("isdeleted"):
+                    continue
+                numbers = by_gender.setdefault(gender, [])
+                if value.get("value") is not None:
                     numbers.append(float(value["value"]))
-        if not by_gender:
-            return None
-        return [
-            {
-                "gender": gender,
-                "count": len(numbers),
-                "status": "",
-                "value": sum(numbers) / len(numbers) if numbers else None,
-                "isdeleted": False,
-            }
-            for gender, numbers in by_gender.items()
-        ]
+        means: list[ValueRecord] = []
+        for gender, stamp in changed.items():
+            if since is not None and stamp < since:
+                continue
+            found = by_gender.get(gender)
+            if found is None:
+                if since is not None:
+                    means.append(_deleted({"gender": gender, "count": 0}))
+                continue
+            means.append(
+                {
+                    "gender": gender,
+                    "count": len(found),
+                    "status": "",
+                    "value": sum(found) / len(found) if found else None,
+                    "isdeleted": False,
+                }
+            )
+        return means or None
 
     def _page(
         self, path: str, query: dict[str, str], records: Sequence[dict[str, Any]], *, cycle: bool
@@ -392,6 +528,31 @@ def _complete(value: ValueRecord) -> ValueRecord:
         "value": value.get("value"),
         "isdeleted": value.get("isdeleted", False),
     }
+
+
+def _deleted(value: ValueRecord) -> ValueRecord:
+    """A deleted value as a ``from_date`` answer shows it: flagged, with a null value.
+
+    *Unverified*: what the live API puts in ``count`` and ``status`` of a deleted value
+    is not recorded anywhere; the fake keeps the value's count and an empty status.
+    """
+    return {
+        "gender": value["gender"],
+        "count": value.get("count", 1),
+        "status": "",
+        "value": None,
+        "isdeleted": True,
+    }
+
+
+def _from_date(text: str) -> date:
+    # Strictly YYYY-MM-DD: date.fromisoformat alone would also take 20240101 or 2024-W01.
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _ApiError(422, f"from_date must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _id_list(text: str, name: str) -> list[str]:

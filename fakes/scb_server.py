@@ -14,6 +14,8 @@ It enforces what the live service does: the ``/config`` limits (cells per call, 
 per sliding window per client address, answered with 429 and ``Retry-After``), and
 problem+json refusals (404 "Non-existent table", 400 "Non-existent variable",
 "Non-existent value", "Too many cells selected", …). Every request is logged.
+``revise_table`` simulates SCB revising a table between two refreshes: a new
+``updated`` stamp and changed values.
 
     with FakeScbServer(max_data_cells=1000, max_calls=3, window=1.0) as scb:
         client = ScbClient(scb.base_url)
@@ -34,6 +36,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from statistics import NormalDist
@@ -98,6 +101,8 @@ class _Table:
     metadata: dict[str, Any]
     recordings: list[_Recording] = field(default_factory=list)
     synthetic: _Synthetic | None = None
+    # What ``revise_table`` multiplied the table's values by, all revisions together.
+    scale: float = 1.0
 
     @property
     def variables(self) -> list[str]:
@@ -213,6 +218,31 @@ class FakeScbServer:
                 for r in self.log
                 if (method is None or r.method == method) and path_contains in r.path
             ]
+
+    # -- test controls -------------------------------------------------------------
+
+    def revise_table(self, table_id: str, updated: str, scale: float = 1.0) -> None:
+        """Revise a table as SCB does between two refreshes.
+
+        ``updated`` (ISO 8601, like ``2026-03-01T07:00:00Z``) becomes the table's stamp in
+        its metadata, its ``/tables`` entry and every data answer. Every value served from
+        now on (recorded and generated cells alike, nulls and their status aside) is
+        multiplied by ``scale`` and rounded to its content's decimals, as values are;
+        revisions compound (two of 1.1 give 1.21). Raises ``KeyError`` for an unknown table
+        and ``ValueError`` for a malformed ``updated`` or a ``scale`` not above 0.
+        """
+        table = self.tables.get(table_id)
+        if table is None:
+            raise KeyError(f"no table {table_id} in the fake SCB")
+        try:
+            datetime.fromisoformat(updated.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"updated must be an ISO 8601 time, got {updated!r}") from None
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a finite number above 0, got {scale!r}")
+        with self._lock:
+            table.metadata["updated"] = updated
+            table.scale *= scale
 
     def refused(self) -> list[LoggedRequest]:
         """Requests answered 400 or 429 (what a well-behaved client never causes)."""
@@ -377,8 +407,13 @@ class FakeScbServer:
 
         values: list[Any] = []
         status: dict[str, str] = {}
+        scale, decimals = table.scale, _decimals(meta)
+        content = ((meta.get("role") or {}).get("metric") or [None])[0]
         for i, combo in enumerate(itertools.product(*(chosen[v][0] for v in ids))):
-            value, symbol = self._cell(table_id, table, dict(zip(ids, combo, strict=True)))
+            cell = dict(zip(ids, combo, strict=True))
+            value, symbol = self._cell(table_id, table, cell)
+            if scale != 1.0 and value is not None:
+                value = _rounded(value * scale, decimals.get(cell.get(content or ""), 0))
             values.append(value)
             if symbol:
                 status[str(i)] = symbol
@@ -457,6 +492,13 @@ class FakeScbServer:
         if table.synthetic is None:
             table.synthetic = _Synthetic(table_id, table.metadata)
         return table.synthetic.cell(cell)
+
+
+def _decimals(metadata: dict[str, Any]) -> dict[str | None, int]:
+    """The decimals of each content code's values, from the metadata's units."""
+    content = ((metadata.get("role") or {}).get("metric") or [None])[0]
+    units = (metadata["dimension"].get(content) or {}).get("category", {}).get("unit", {})
+    return {code: int(unit.get("decimals", 0)) for code, unit in units.items()}
 
 
 def _select(codes: list[str], item: str, is_time: bool, variable: str) -> list[str]:

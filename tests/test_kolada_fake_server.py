@@ -1,6 +1,7 @@
 import itertools
 import json
 import math
+from datetime import date
 
 import pytest
 import requests
@@ -328,3 +329,301 @@ def test_a_bad_data_page_among_queries_in_flight_fails_naming_its_url():
             list(client.fetch_data(_kpi_ids(60), [2020], read=read, workers=4))
 
     assert "did not answer a Kolada JSON page" in str(caught.value)
+
+
+# -- revisions between two refreshes: revise, delete and from_date -------------------------
+
+
+def values_of(body):
+    return {(r["municipality"], r["period"]): r["values"] for r in body["values"]}
+
+
+@pytest.fixture
+def revised_fake():
+    """The small fake published 2024-01-01; on 2024-03-01 one value is revised, one record
+    added and one deleted (0114 2020)."""
+    with small_kolada(published=date(2024, 1, 1)) as fake:
+        fake.today = date(2024, 3, 1)
+        fake.revise("N00001", "0115", 2020, [{"gender": "T", "value": 99.0}])
+        fake.revise("N00001", "0115", 2022, [{"gender": "T", "value": 7.0, "count": 2}])
+        fake.delete("N00001", "0114", 2020)
+        yield fake
+
+
+@pytest.mark.parametrize("since", ["2024-03-01", "2024-02-01"])
+def test_from_date_answers_only_revised_added_and_deleted_records(revised_fake, since):
+    body = get(revised_fake, "/data/kpi/N00001/year/2020,2021,2022", from_date=since).json()
+
+    assert values_of(body) == {
+        ("0114", 2020): [
+            {"gender": "T", "count": 1, "status": "", "value": None, "isdeleted": True}
+        ],
+        ("0115", 2020): [
+            {"gender": "T", "count": 1, "status": "", "value": 99.0, "isdeleted": False}
+        ],
+        ("0115", 2022): [
+            {"gender": "T", "count": 2, "status": "", "value": 7.0, "isdeleted": False}
+        ],
+    }
+
+
+def test_without_from_date_deleted_values_are_left_out_and_revisions_served(revised_fake):
+    body = get(revised_fake, "/data/kpi/N00001/year/2020,2022").json()
+    found = values_of(body)
+
+    assert ("0114", 2020) not in found
+    assert [key for key in found if key[1] == 2020] == [
+        ("0000", 2020),
+        ("0001", 2020),
+        ("0115", 2020),
+        ("0117", 2020),
+    ]
+    assert found["0115", 2020][0]["value"] == 99.0
+    assert found["0115", 2022][0]["value"] == 7.0
+    assert all(not v["isdeleted"] for values in found.values() for v in values)
+
+
+def test_a_from_date_after_the_last_change_answers_nothing(revised_fake):
+    body = get(revised_fake, "/data/kpi/N00001/year/2020,2021,2022", from_date="2024-03-02").json()
+
+    assert body["values"] == []
+
+
+def test_a_from_date_on_or_before_publication_answers_every_current_and_deleted_value():
+    with small_kolada(published=date(2024, 1, 1)) as fake:
+        fake.today = date(2024, 3, 1)
+        fake.delete("N00001", "0114", 2020)
+        everything = values_of(
+            get(fake, "/data/kpi/N00001/year/2020", from_date="2024-01-01").json()
+        )
+        after = values_of(get(fake, "/data/kpi/N00001/year/2020", from_date="2024-01-02").json())
+
+    assert sorted(everything) == [
+        ("0000", 2020),
+        ("0001", 2020),
+        ("0114", 2020),
+        ("0115", 2020),
+        ("0117", 2020),
+    ]
+    assert everything["0114", 2020][0]["isdeleted"] is True
+    assert everything["0115", 2020][0]["value"] == 40.0
+    assert list(after) == [("0114", 2020)]
+
+
+def test_published_defaults_to_2000_01_01():
+    with small_kolada() as fake:
+        on = get(fake, "/data/kpi/N00001/year/2020", from_date="2000-01-01").json()
+        after = get(fake, "/data/kpi/N00001/year/2020", from_date="2000-01-02").json()
+
+    assert on["count"] == 5
+    assert after["values"] == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/data/kpi/N00001/municipality/0114,0115",
+        "/data/kpi/N00001/municipality/0114,0115/year/2020",
+        "/data/kpi/N00001/year/2020",
+    ],
+    ids=["kpi-municipality", "kpi-municipality-year", "kpi-year"],
+)
+def test_from_date_filters_every_path_form(revised_fake, path):
+    body = get(revised_fake, path, from_date="2024-03-01").json()
+
+    assert {key: values[0]["isdeleted"] for key, values in values_of(body).items()} == {
+        ("0114", 2020): True,
+        ("0115", 2020): False,
+        **({("0115", 2022): False} if "year" not in path else {}),
+    }
+
+
+def test_from_date_counts_each_value_and_keeps_the_others_of_a_record_out():
+    values = {
+        ("N00002", "0115", 2020): [
+            {"gender": g, "value": v} for g, v in (("T", 50.0), ("K", 51.0), ("M", 49.0))
+        ]
+    }
+    with FakeKolada(
+        SMALL_KPIS, SMALL_AREAS, SMALL_GROUPS, values, published=date(2024, 1, 1)
+    ) as fake:
+        fake.today = date(2024, 2, 1)
+        fake.delete("N00002", "0115", 2020, gender="K")
+        fake.today = date(2024, 3, 1)
+        fake.revise(
+            "N00002", "0115", 2020, [{"gender": "T", "value": 50.5}, {"gender": "M", "value": 49.5}]
+        )
+        path = "/data/kpi/N00002/municipality/0115/year/2020"
+        now = get(fake, path).json()["values"][0]["values"]
+        since_february = get(fake, path, from_date="2024-02-01").json()["values"][0]["values"]
+        since_march = get(fake, path, from_date="2024-03-01").json()["values"][0]["values"]
+
+    assert [(v["gender"], v["value"]) for v in now] == [("T", 50.5), ("M", 49.5)]
+    assert [(v["gender"], v["value"], v["isdeleted"]) for v in since_february] == [
+        ("T", 50.5, False),
+        ("M", 49.5, False),
+        ("K", None, True),
+    ]
+    assert [v["gender"] for v in since_march] == ["T", "M"]
+
+
+def test_revise_leaving_out_a_gender_deletes_it():
+    values = {
+        ("N00002", "0115", 2020): [{"gender": "T", "value": 50.0}, {"gender": "K", "value": 51.0}]
+    }
+    with FakeKolada(
+        SMALL_KPIS, SMALL_AREAS, SMALL_GROUPS, values, published=date(2024, 1, 1)
+    ) as fake:
+        fake.today = date(2024, 3, 1)
+        fake.revise("N00002", "0115", 2020, [{"gender": "T", "value": 50.5}])
+        now = get(fake, "/data/kpi/N00002/year/2020").json()["values"][0]["values"]
+        since = get(fake, "/data/kpi/N00002/year/2020", from_date="2024-03-01").json()["values"][0][
+            "values"
+        ]
+
+    assert [v["gender"] for v in now] == ["T"]
+    assert [(v["gender"], v["value"], v["isdeleted"]) for v in since] == [
+        ("T", 50.5, False),
+        ("K", None, True),
+    ]
+
+
+def test_a_record_with_every_value_deleted_is_left_out_and_a_revise_brings_it_back(kolada_fake):
+    kolada_fake.today = date(2024, 3, 1)
+    kolada_fake.delete("N00001", "0115", 2021)
+    gone = values_of(get(kolada_fake, "/data/kpi/N00001/municipality/0115").json())
+    kolada_fake.today = date(2024, 4, 1)
+    kolada_fake.revise("N00001", "0115", 2021, [{"value": 42.0}])
+    back = values_of(get(kolada_fake, "/data/kpi/N00001/municipality/0115").json())
+    since_april = values_of(
+        get(kolada_fake, "/data/kpi/N00001/municipality/0115", from_date="2024-04-01").json()
+    )
+
+    assert list(gone) == [("0115", 2020)]
+    assert back["0115", 2021][0]["value"] == 42.0
+    assert since_april == {
+        ("0115", 2021): [
+            {"gender": "T", "count": 1, "status": "", "value": 42.0, "isdeleted": False}
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "since", ["2024-13-01", "2024-02-30", "20240101", "2024-W01", "yesterday", ""]
+)
+def test_a_malformed_from_date_is_refused_with_422(kolada_fake, since):
+    response = get(kolada_fake, "/data/kpi/N00001/year/2020", from_date=since)
+
+    assert response.status_code == 422
+    assert "from_date" in response.json()["detail"]
+
+
+def test_the_cached_records_are_not_served_stale_after_revise_or_delete(kolada_fake):
+    path = "/data/kpi/N00001/year/2020"
+    before = values_of(get(kolada_fake, path).json())
+    kolada_fake.revise("N00001", "0115", 2020, [{"value": 45.0}])
+    revised = values_of(get(kolada_fake, path).json())
+    kolada_fake.delete("N00001", "0117", 2020)
+    deleted = values_of(get(kolada_fake, path).json())
+
+    assert before["0115", 2020][0]["value"] == 40.0
+    assert revised["0115", 2020][0]["value"] == 45.0
+    assert ("0117", 2020) in revised
+    assert ("0117", 2020) not in deleted
+
+
+def test_the_cache_keeps_queries_with_and_without_from_date_apart(revised_fake):
+    path = "/data/kpi/N00001/year/2020"
+    full = get(revised_fake, path).json()
+    changed = get(revised_fake, path, from_date="2024-03-01").json()
+    full_again = get(revised_fake, path).json()
+
+    assert full["count"] == full_again["count"] == 4
+    assert changed["count"] == 2
+
+
+def test_group_mean_reflects_revisions_and_counts_as_changed_with_its_members(revised_fake):
+    # 2020 members: 0114 deleted, 0115 revised to 99, 0117 50; 2021: 31, 41 and null.
+    path = "/data/kpi/N00001/municipality/G1/year/2020,2021"
+    now = values_of(get(revised_fake, path).json())
+    since = values_of(get(revised_fake, path, from_date="2024-03-01").json())
+
+    assert now["G1", 2020][0]["value"] == pytest.approx((99.0 + 50.0) / 2)
+    assert now["G1", 2020][0]["count"] == 2
+    assert now["G1", 2021][0]["value"] == pytest.approx(36.0)
+    assert list(since) == [("G1", 2020)]
+    assert since["G1", 2020][0]["value"] == pytest.approx(74.5)
+
+
+def test_group_mean_of_members_all_deleted_comes_flagged_only_with_from_date(kolada_fake):
+    kolada_fake.today = date(2024, 3, 1)
+    for member in ("0114", "0115", "0117"):
+        kolada_fake.delete("N00001", member, 2020)
+    path = "/data/kpi/N00001/municipality/G1/year/2020"
+
+    assert get(kolada_fake, path).json()["values"] == []
+    [record] = get(kolada_fake, path, from_date="2024-03-01").json()["values"]
+    assert record["values"] == [
+        {"gender": "T", "count": 0, "status": "", "value": None, "isdeleted": True}
+    ]
+
+
+def test_revise_works_with_a_value_function():
+    def values(kpi, area, year):
+        return [{"gender": "T", "count": 1, "status": "", "value": float(year), "isdeleted": False}]
+
+    with FakeKolada(
+        SMALL_KPIS,
+        SMALL_AREAS,
+        SMALL_GROUPS,
+        values,
+        data_years=[2020, 2021],
+        published=date(2024, 1, 1),
+    ) as fake:
+        fake.today = date(2024, 5, 1)
+        fake.revise("N00001", "0115", 2021, [{"value": 1.5}])
+        now = values_of(get(fake, "/data/kpi/N00001/municipality/0115,G1").json())
+        since = values_of(
+            get(fake, "/data/kpi/N00001/municipality/0115,G1", from_date="2024-05-01").json()
+        )
+
+    assert [now["0115", year][0]["value"] for year in (2020, 2021)] == [2020.0, 1.5]
+    assert now["G1", 2021][0]["value"] == pytest.approx((2021.0 + 1.5 + 2021.0) / 3)
+    assert sorted(since) == [("0115", 2021), ("G1", 2021)]
+
+
+def test_a_record_added_in_a_new_year_is_served_by_all_years_queries(kolada_fake):
+    kolada_fake.revise("N00001", "0115", 2023, [{"value": 43.0}])
+
+    found = values_of(get(kolada_fake, "/data/kpi/N00001/municipality/0115").json())
+
+    assert sorted(found) == [("0115", 2020), ("0115", 2021), ("0115", 2023)]
+
+
+def test_pages_of_a_from_date_query_link_with_from_date_and_the_log_records_it(revised_fake):
+    first = get(
+        revised_fake, "/data/kpi/N00001/year/2020,2022", from_date="2024-03-01", per_page=2
+    ).json()
+    second = requests.get(revised_fake.origin + first["next_url"], timeout=5).json()
+
+    assert (
+        first["next_url"]
+        == "/v3/data/kpi/N00001/year/2020,2022?from_date=2024-03-01&per_page=2&page=2"
+    )
+    assert [(r["municipality"], r["period"]) for r in first["values"] + second["values"]] == [
+        ("0114", 2020),
+        ("0115", 2020),
+        ("0115", 2022),
+    ]
+    assert [r.query.get("from_date") for r in revised_fake.data_requests()] == ["2024-03-01"] * 2
+
+
+def test_revise_and_delete_refuse_what_the_fake_cannot_serve(kolada_fake):
+    with pytest.raises(ValueError, match="N99999"):
+        kolada_fake.revise("N99999", "0115", 2020, [{"value": 1.0}])
+    with pytest.raises(ValueError, match="G1"):
+        kolada_fake.revise("N00001", "G1", 2020, [{"value": 1.0}])
+    with pytest.raises(KeyError, match="N00002/0115/2020"):
+        kolada_fake.delete("N00002", "0115", 2020)
+    with pytest.raises(KeyError, match="gender K"):
+        kolada_fake.delete("N00001", "0115", 2020, gender="K")

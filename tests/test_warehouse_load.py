@@ -87,13 +87,56 @@ def test_new_changed_and_identical_rows_are_counted(con: duckdb.DuckDBPyConnecti
     }
 
 
-def test_a_value_becoming_null_or_deleted_is_an_update(con: duckdb.DuckDBPyConnection) -> None:
+def test_a_value_becoming_null_is_an_update(con: duckdb.DuckDBPyConnection) -> None:
     load_refresh(con, RefreshBatch("run-1", observations=observations([("N1", "0114", 2024, 1.0)])))
     counts = load_refresh(
-        con,
-        RefreshBatch("run-2", observations=observations([("N1", "0114", 2024, 1.0, "T", True)])),
+        con, RefreshBatch("run-2", observations=observations([("N1", "0114", 2024, None)]))
     )
-    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 0)
+    assert (counts.inserted, counts.updated, counts.unchanged, counts.deleted) == (0, 1, 0, 0)
+
+
+def test_a_deleted_value_leaves_the_current_table_and_stays_in_history(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    first = [("N1", "0114", 2024, 1.0), ("N1", "0115", 2024, 2.0)]
+    load_refresh(con, RefreshBatch("run-1", observations=observations(first)))
+    deleted = observations([("N1", "0114", 2024, None, "T", True)])
+    counts = load_refresh(con, RefreshBatch("run-2", observations=deleted))
+
+    assert (counts.inserted, counts.updated, counts.deleted) == (0, 0, 1)
+    assert con.sql("SELECT municipality_id FROM core.observation").fetchall() == [("0115",)]
+    versions = con.sql(
+        "SELECT value, is_deleted, change, run_id, valid_to IS NULL FROM core.observation_history"
+        " WHERE municipality_id = '0114' ORDER BY valid_from"
+    ).fetchall()
+    assert versions == [(1.0, False, "new", "run-1", False), (None, True, "deleted", "run-2", True)]
+
+    # The same deletion again (Kolada's from_date overlap sends it twice) changes nothing,
+    # and a deletion of a value never held is no row anywhere.
+    again = observations([("N1", "0114", 2024, None, "T", True), ("N1", "0117", 2024, None, "T", True)])
+    counts = load_refresh(con, RefreshBatch("run-3", observations=again))
+    assert (counts.inserted, counts.updated, counts.deleted) == (0, 0, 0)
+    assert con.sql("SELECT count(*) FROM core.observation_history").fetchone() == (3,)
+
+
+def test_every_revision_is_a_version_with_its_validity(con: duckdb.DuckDBPyConnection) -> None:
+    load_refresh(con, RefreshBatch("run-1", observations=observations([("N1", "0114", 2024, 1.0)])))
+    load_refresh(con, RefreshBatch("run-2", observations=observations([("N1", "0114", 2024, 1.0)])))
+    load_refresh(con, RefreshBatch("run-3", observations=observations([("N1", "0114", 2024, 1.5)])))
+
+    versions = con.sql(
+        "SELECT value, change, run_id, valid_from, valid_to FROM core.observation_history"
+        " ORDER BY valid_from"
+    ).fetchall()
+    assert [row[:3] for row in versions] == [(1.0, "new", "run-1"), (1.5, "revised", "run-3")]
+    assert versions[0][4] == versions[1][3]  # the first ends where the second begins
+    assert versions[1][4] is None
+    between = versions[1][3] - (versions[1][3] - versions[0][3]) / 2
+    as_of = con.execute(
+        "SELECT value FROM core.observation_as_of($at)", {"at": between}
+    ).fetchall()
+    assert as_of == [(1.0,)]
+    assert con.sql("SELECT value FROM core.observation_as_of(now())").fetchall() == [(1.5,)]
 
 
 def test_reloading_the_same_batch_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
@@ -104,7 +147,10 @@ def test_reloading_the_same_batch_changes_nothing(con: duckdb.DuckDBPyConnection
 
     second = load_refresh(con, batch)
 
-    assert first.inserted == batch.observations.height  # type: ignore[union-attr]
+    assert batch.observations is not None
+    held = batch.observations.filter(~pl.col("is_deleted")).height  # a deletion is never held
+    assert 0 < held < batch.observations.height
+    assert first.inserted == held
     assert (second.inserted, second.updated) == (0, 0)
     assert second.unchanged == batch.observations.height  # type: ignore[union-attr]
     assert all(c.inserted == c.updated == 0 for c in second.tables.values())

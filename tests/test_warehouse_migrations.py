@@ -25,6 +25,21 @@ TABLES = {
     ("core", "series"),
     ("core", "warehouse_info"),
     ("mart", "goal_indicator_status_base"),
+    ("core", "fetch_state"),
+    *(
+        ("core", f"{name}_history")
+        for name in (
+            "observation",
+            "kpi",
+            "municipality",
+            "municipality_group",
+            "municipality_group_member",
+            "goal_plan",
+            "goal",
+            "goal_indicator",
+            "series",
+        )
+    ),
 }
 
 

@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
+from warehouse.history import TRACKED, record_observation_versions, sync_table_history
 from warehouse.migrations import MARTS_STALE, rebuild_marts
 from warehouse.transaction import transaction, unordered
 
@@ -73,15 +74,29 @@ class RefreshBatch:
     sample_data: bool = False
     # raw landing manifest lines for raw.response
     responses: Sequence[Mapping[str, Any]] = ()
+    # What was fetched, per source, series and year (FETCH_STATE_SCHEMA): the next
+    # refresh asks only for what changed since (core.fetch_state).
+    fetch_state: pl.DataFrame | None = None
+
+
+FETCH_STATE_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "series_id": pl.String(),
+    "year": pl.Int32(),
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "source_stamp": pl.String(),
+}
 
 
 @dataclass(frozen=True)
 class LoadCounts:
-    """Observation rows inserted, updated and left unchanged; per merged table in `tables`."""
+    """Observation rows inserted, updated (revised), left unchanged and deleted (Kolada's
+    isdeleted: gone from core.observation, kept in its history); per table in `tables`."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
     tables: Mapping[str, "LoadCounts"] = field(default_factory=dict, compare=False)
 
     def __add__(self, other: "LoadCounts") -> "LoadCounts":
@@ -92,8 +107,14 @@ class LoadCounts:
             self.inserted + other.inserted,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
             tables=tables,
         )
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load added, revised or deleted any observation."""
+        return bool(self.inserted or self.updated or self.deleted)
 
 
 class _ArrowStream:
@@ -191,9 +212,12 @@ def _merge_rows(
     run_id: str,
     *,
     compared: Sequence[str] | None = None,
+    insert_if: str = "true",
 ) -> LoadCounts:
     """Upsert the ``rows`` of relation ``staged`` into table on key; only rows that differ
-    (null-safe, in ``compared`` or else every column) get the new run_id."""
+    (null-safe, in ``compared`` or else every column) get the new run_id. A staged row
+    with no match is inserted only where the SQL condition ``insert_if`` (on ``s``) holds;
+    the others count as unchanged."""
     columns = [c for c in _table_columns(con, table) if c != "run_id"]
     compared = [c for c in columns if c not in key] if compared is None else list(compared)
     updated_columns = [c for c in columns if c not in key]
@@ -206,17 +230,19 @@ def _merge_rows(
     if before == 0:
         # A first load: a plain insert is twice as fast as a merge with nothing to match.
         con.execute(
-            f"INSERT INTO {table} ({insert_columns}) SELECT {insert_values} FROM {staged} AS s",
+            f"INSERT INTO {table} ({insert_columns})"
+            f" SELECT {insert_values} FROM {staged} AS s WHERE {insert_if}",
             {"run_id": run_id},
         )
-        return LoadCounts(rows, 0, 0)
+        inserted = _count(con, table)
+        return LoadCounts(inserted, 0, rows - inserted)
     row = con.execute(
         f"""
         MERGE INTO {table} AS t
         USING {staged} AS s
         ON ({on})
         WHEN MATCHED AND ({changed}) THEN UPDATE SET {assignments}
-        WHEN NOT MATCHED THEN INSERT ({insert_columns}) VALUES ({insert_values})
+        WHEN NOT MATCHED AND ({insert_if}) THEN INSERT ({insert_columns}) VALUES ({insert_values})
         """,
         {"run_id": run_id},
     ).fetchone()
@@ -229,7 +255,8 @@ def _merge_rows(
 def _load_catalogue(
     con: duckdb.DuckDBPyConnection, batch: RefreshBatch
 ) -> tuple[dict[str, LoadCounts], int]:
-    """Merge the catalogue tables; also return how many departed group members went."""
+    """Merge the catalogue tables and version them; also return how many departed group
+    members went."""
     counts = {}
     departed = 0
     for attribute, (table, key) in CATALOGUE_TABLES.items():
@@ -239,6 +266,7 @@ def _load_catalogue(
         counts[table] = _merge(con, table, frame, key, batch.run_id)
         if attribute == "group_members":
             departed = _drop_departed_members(con, frame)
+        sync_table_history(con, table)
     return counts, departed
 
 
@@ -287,6 +315,8 @@ def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> bool:
                 f"DELETE FROM core.series WHERE series_id IN (SELECT series_id FROM {staged})"
             )
             con.execute(f"INSERT INTO core.series BY NAME SELECT * FROM {staged}")
+    for table in (*(f"core.{name}" for name in PLAN_TABLES), "core.series"):
+        sync_table_history(con, table)
     return True
 
 
@@ -344,10 +374,15 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
             OBSERVATION_KEY,
             batch.run_id,
             compared=OBSERVATION_COMPARED,
+            # A deletion of a value the warehouse does not hold changes nothing.
+            insert_if="NOT s.is_deleted",
         )
     if counts.inserted:
         _check_unique_observations(con, batch.run_id)
-    return counts
+    versions = record_observation_versions(con, batch.run_id)
+    return LoadCounts(
+        counts.inserted, counts.updated - versions.deleted, counts.unchanged, versions.deleted
+    )
 
 
 def _raise_clash(clash: tuple[Any, ...]) -> None:
@@ -413,6 +448,22 @@ def _record_responses(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> No
         )
 
 
+def _record_fetch_state(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> None:
+    """Remember what this run fetched (replacing what an earlier run fetched of the same)."""
+    if batch.fetch_state is None or batch.fetch_state.is_empty():
+        return
+    frame = batch.fetch_state.select(list(FETCH_STATE_SCHEMA)).cast(FETCH_STATE_SCHEMA)  # type: ignore[arg-type]
+    with _staged(con, "staged_fetch_state", frame) as staged:
+        con.execute(
+            f"""
+            INSERT OR REPLACE INTO core.fetch_state
+                (source, series_id, year, fetched_at, source_stamp, run_id)
+            SELECT source, series_id, year, fetched_at, source_stamp, $run_id FROM {staged}
+            """,
+            {"run_id": batch.run_id},
+        )
+
+
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -436,11 +487,12 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
         plan_replaced = _load_plan(con, batch)
         observations = _merge_observations(con, batch)
         _record_responses(con, batch)
+        _record_fetch_state(con, batch)
         tables["core.observation"] = observations
         changed = (
             plan_replaced
             or departed > 0
-            or any(table.inserted or table.updated for table in tables.values())
+            or any(table.changed for table in tables.values())
         )
         if changed:
             con.execute(
@@ -448,7 +500,11 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
                 [MARTS_STALE, batch.run_id],
             )
     counts = LoadCounts(
-        observations.inserted, observations.updated, observations.unchanged, tables=tables
+        observations.inserted,
+        observations.updated,
+        observations.unchanged,
+        observations.deleted,
+        tables=tables,
     )
     if not changed:
         return counts  # the marts already show exactly this data

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.rules import ATTRIBUTION, RIKET_ID
+from warehouse.as_of import as_of_macros
 from warehouse.transaction import transaction, unordered
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_(\w+)\.sql$")
@@ -101,6 +102,8 @@ def create_marts(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> 
         rebuild_marts(con, folder / "build", recreate=True)
         for path in sorted(folder.glob("*.sql")):
             con.execute(path.read_text(encoding="utf-8"))
+        for statement in as_of_macros(folder):
+            con.execute(statement)
         con.execute(
             "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",
             [MARTS_VERSION, marts_version(folder)],

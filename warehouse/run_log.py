@@ -42,7 +42,7 @@ def record_run_end(
             """
             UPDATE core.run SET
                 ended_at = now(), status = ?, requests_made = ?,
-                rows_inserted = ?, rows_updated = ?, rows_unchanged = ?,
+                rows_inserted = ?, rows_updated = ?, rows_unchanged = ?, rows_deleted = ?,
                 warnings = ?, error = ?
             WHERE run_id = ?
             """,
@@ -52,6 +52,7 @@ def record_run_end(
                 counts.inserted if counts else None,
                 counts.updated if counts else None,
                 counts.unchanged if counts else None,
+                counts.deleted if counts else None,
                 list(warnings),
                 error,
                 run_id,

@@ -1,0 +1,67 @@
+"""The marts "as known at" a moment, as table macros made from the marts' own SQL.
+
+`mart.goal_indicator_status_as_of(known_at)`, `mart.goal_summary_as_of(known_at)` and
+`mart.leaderboard_as_of(known_at)` are the build query and the views of sql/marts with every
+versioned table (`core.observation`, `core.kpi`, the plan tables …) read through its
+`core.<table>_as_of(known_at)` macro (sql/marts/as_of/tables.sql). Made from the same text,
+they cannot drift from the marts: given the time of a past run they give back what that
+run's marts said.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+VERSIONED = (
+    "observation",
+    "kpi",
+    "municipality",
+    "municipality_group",
+    "municipality_group_member",
+    "goal_plan",
+    "goal",
+    "goal_indicator",
+    "series",
+)
+_VERSIONED = re.compile(
+    r"\bcore\.(" + "|".join(sorted(VERSIONED, key=len, reverse=True)) + r")\b(?!_as_of)"
+)
+_VIEW = re.compile(r"CREATE OR REPLACE VIEW (mart\.\w+) AS\s*(.*?);\s*$", re.DOTALL | re.MULTILINE)
+BASE = "mart.goal_indicator_status_base"
+# The build is run a slice of indicators at a time; as of a moment, all of them at once.
+ALL_INDICATORS = {"$first_ikey": "1", "$last_ikey": "2147483647"}
+
+
+def as_of_text(query: str, views: list[str]) -> str:
+    """``query`` reading every versioned table, and each of ``views``, as known at ``known_at``."""
+    text = _VERSIONED.sub(lambda found: f"core.{found.group(1)}_as_of(known_at)", query)
+    for name in sorted([*views, BASE], key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}\b(?!_)", f"{name}_as_of(known_at)", text)
+    for parameter, value in ALL_INDICATORS.items():
+        text = text.replace(parameter, value)
+    return text
+
+
+def view_queries(folder: Path) -> dict[str, str]:
+    """Each view of the marts' files (in file order) and its SELECT."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.sql")):
+        for match in _VIEW.finditer(path.read_text(encoding="utf-8")):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def as_of_macros(marts: Path) -> list[str]:
+    """CREATE MACRO statements: the versioned tables', the build's, then each view's."""
+    statements = [(marts / "as_of" / "tables.sql").read_text(encoding="utf-8")]
+    views = view_queries(marts)
+    build = (marts / "build" / "goal_indicator_status_base.sql").read_text(encoding="utf-8")
+    statements.append(
+        f"CREATE OR REPLACE MACRO {BASE}_as_of(known_at) AS TABLE\n{as_of_text(build, list(views))}"
+    )
+    for name, query in views.items():
+        statements.append(
+            f"CREATE OR REPLACE MACRO {name}_as_of(known_at) AS TABLE\n{as_of_text(query, list(views))}"
+        )
+    return statements

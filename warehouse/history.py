@@ -1,0 +1,129 @@
+"""Every version of the current tables, written in the load's own transaction.
+
+`core.<table>_history` holds each version with `valid_from` (the load's transaction
+time, DuckDB's now()) and `valid_to` (null while current); sql/marts/as_of/ reads them
+"as known at" a moment. Observations are versioned from the rows the load itself
+wrote (the merge stamps them with the run id), so the cost follows the changes; the
+catalogue and plan tables are small and are compared whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+# Tracked tables besides core.observation, with their keys.
+TRACKED: dict[str, tuple[str, ...]] = {
+    "core.kpi": ("id",),
+    "core.municipality": ("id",),
+    "core.municipality_group": ("id",),
+    "core.municipality_group_member": ("group_id", "member_id"),
+    "core.goal_plan": ("plan_id",),
+    "core.goal": ("plan_id", "goal_id"),
+    "core.goal_indicator": ("plan_id", "goal_id", "indicator_id"),
+    "core.series": ("series_id",),
+}
+# Stamps of who wrote a row, not what it says: a new run id alone is no new version.
+NOT_COMPARED = ("run_id", "loaded_at")
+OBSERVATION_KEY_SQL = ("series_id", "municipality_id", "year", "gender")
+
+
+@dataclass(frozen=True)
+class ObservationVersions:
+    """What one load changed in core.observation: new values, revisions, deletions."""
+
+    new: int = 0
+    revised: int = 0
+    deleted: int = 0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def sync_table_history(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Close the versions of ``table`` that no longer hold, open those that are new.
+
+    Returns (closed, opened). Run inside the load's transaction, after its writes.
+    """
+    compared = [c for c in _columns(con, table) if c not in NOT_COMPARED]
+    same = " AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in compared)
+    closed = con.execute(
+        f"""
+        UPDATE {table}_history AS h SET valid_to = now()
+        WHERE h.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same})
+        """
+    ).fetchone()
+    opened = con.execute(
+        f"""
+        INSERT INTO {table}_history
+        SELECT t.*, now(), NULL FROM {table} AS t
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {table}_history AS h WHERE h.valid_to IS NULL AND {same}
+        )
+        """
+    ).fetchone()
+    return (int(closed[0]) if closed else 0, int(opened[0]) if opened else 0)
+
+
+def record_observation_versions(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> ObservationVersions:
+    """Version the observations this run inserted or changed, then drop its deletions
+    from core.observation (they stay in the history, flagged).
+
+    The merge gave exactly those rows this run's id, so only they are read; the open
+    versions they replace are found through their keys.
+    """
+    on = " AND ".join(f"h.{c} = o.{c}" for c in OBSERVATION_KEY_SQL)
+    params = {"run_id": run_id}
+    con.execute(
+        f"""
+        INSERT INTO core.observation_history
+        SELECT
+            o.*,
+            now(),
+            NULL,
+            CASE WHEN o.is_deleted THEN 'deleted' WHEN h.series_id IS NULL THEN 'new'
+                ELSE 'revised' END
+        FROM core.observation AS o
+        LEFT JOIN (
+            SELECT series_id, municipality_id, year, gender
+            FROM core.observation_history
+            WHERE valid_to IS NULL
+        ) AS h ON {on}
+        WHERE o.run_id = $run_id
+        """,
+        params,
+    )
+    con.execute(
+        f"""
+        UPDATE core.observation_history AS h SET valid_to = now()
+        FROM (
+            SELECT series_id, municipality_id, year, gender
+            FROM core.observation WHERE run_id = $run_id
+        ) AS o
+        WHERE h.valid_to IS NULL AND h.valid_from < now() AND {on}
+        """,
+        params,
+    )
+    con.execute("DELETE FROM core.observation WHERE run_id = $run_id AND is_deleted", params)
+    found = con.execute(
+        """
+        SELECT
+            count(*) FILTER (WHERE change = 'new'),
+            count(*) FILTER (WHERE change = 'revised'),
+            count(*) FILTER (WHERE change = 'deleted')
+        FROM core.observation_history
+        WHERE run_id = $run_id AND valid_from = now()
+        """,
+        params,
+    ).fetchone()
+    return ObservationVersions(*(int(n) for n in found)) if found else ObservationVersions()
