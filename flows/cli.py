@@ -90,6 +90,13 @@ StrictOpt = Annotated[
         help="fail when a plan series is unavailable at the source (default: warn, run the rest)",
     ),
 ]
+FullOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="fetch everything again (default: only what changed since the last successful run)",
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="print JSON (a list of objects) on stdout, not a table")
 ]
@@ -188,15 +195,18 @@ def run(
     years: YearsOpt = None,
     raw_dir: RawDirOpt = None,
     strict: StrictOpt = False,
+    full: FullOpt = False,
 ) -> int:
     """Fetch, load and evaluate a goal plan: the main job.
 
     Checks the plan and reaches every source first (a bad plan exits 2 and writes
-    nothing), then runs the Prefect flow and ends with each goal's status.
+    nothing), then runs the Prefect flow and ends with each goal's status. After a
+    successful run, the next asks Kolada only for what changed since and skips SCB
+    tables that have not been updated (--full fetches everything).
     """
     from flows.cli_progress import RunProgress, show_summary
 
-    request = refresh_request(plan, warehouse, years, raw_dir, strict)
+    request = refresh_request(plan, warehouse, years, raw_dir, strict, full=full)
     progress = RunProgress(debug=session.debug)
     result = start_refresh(request, progress, keep_quiet=session.program)
     show_summary(result, request.warehouse_path)

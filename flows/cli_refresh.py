@@ -38,6 +38,7 @@ def refresh_request(
     *,
     kolada_url: str | None = None,
     scb_url: str | None = None,
+    full: bool = False,
 ) -> RefreshRequest:
     """The request the options describe, with the settings' defaults."""
     from flows.pipeline import RefreshRequest, parse_years
@@ -51,6 +52,7 @@ def refresh_request(
         kolada_url=kolada_url,
         scb_url=scb_url,
         strict=strict,
+        full=full,
     )
 
 

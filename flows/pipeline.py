@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from sources.base import FetchContext, Source, SourceAnswers
+from sources.base import FetchContext, Fetched, FetchState, Source, SourceAnswers
 from sources.landing import RawStore
 from sources.registry import SOURCES
 from sources.staging import Stage
@@ -34,9 +34,16 @@ from transforms.goal_plan import (
 )
 from transforms.own import OwnFileError
 from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
+from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
 from warehouse import queries
 from warehouse.connection import open_warehouse
-from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
+from warehouse.load import (
+    FETCH_STATE_SCHEMA,
+    LoadCounts,
+    MartsStaleError,
+    RefreshBatch,
+    load_refresh,
+)
 from warehouse.run_log import record_run_end, record_run_start
 
 log = logging.getLogger("malbild")
@@ -67,6 +74,8 @@ class RefreshRequest:
     kolada_url: str | None = None
     scb_url: str | None = None
     strict: bool = False
+    # Fetch everything, not only what changed since the last successful refresh.
+    full: bool = False
     run_id: str = field(default_factory=lambda: new_run_id())
     # The CLI records the start before Prefect starts (begin_run); the flow then does not.
     begun: bool = False
@@ -79,6 +88,7 @@ class RefreshRequest:
             "kolada_url": self.kolada_url,
             "scb_url": self.scb_url,
             "strict": self.strict,
+            "full": self.full,
             "raw_dir": str(self.raw_dir),
         }
 
@@ -163,6 +173,7 @@ def fetch_context(
     catalogue: Catalogue,
     years: Sequence[int],
     stage: Stage | None = None,
+    state: FetchState | None = None,
 ) -> FetchContext:
     return FetchContext(
         run_id=request.run_id,
@@ -172,7 +183,47 @@ def fetch_context(
         plan_dir=request.plan_path.parent,
         base_urls=request.base_urls(),
         stage=stage,
+        state=state or FetchState(),
     )
+
+
+def read_fetch_state(request: RefreshRequest, plan: GoalPlan) -> FetchState:
+    """What earlier successful refreshes fetched of the plan's series; nothing with
+    ``--full`` or in a new warehouse (everything is then fetched)."""
+    if request.full or not request.warehouse_path.exists():
+        return FetchState()
+    with open_warehouse(request.warehouse_path, read_only=True) as con:
+        rows = queries.read_fetch_state(con, plan.fetched_series_ids())
+    return FetchState(
+        {
+            (row["source"], row["series_id"], row["year"]): Fetched(
+                row["fetched_at"], row["source_stamp"]
+            )
+            for row in rows.iter_rows(named=True)
+        }
+    )
+
+
+def fetch_state_frame(answers: Mapping[str, SourceAnswers], fetched_at: datetime) -> pl.DataFrame:
+    """What this run brought up to date (FETCH_STATE_SCHEMA), for core.fetch_state."""
+    rows = [
+        (name, series_id, year, fetched_at, stamp)
+        for name, found in answers.items()
+        for (series_id, year), stamp in found.fetched.items()
+    ]
+    return pl.DataFrame(rows, schema=FETCH_STATE_SCHEMA, orient="row")
+
+
+def warehouse_observations(warehouse_path: Path) -> Callable[[list[str]], pl.DataFrame] | None:
+    """A reader of the warehouse's current observations of some series (None: no warehouse)."""
+    if not warehouse_path.exists():
+        return None
+
+    def read(series_ids: list[str]) -> pl.DataFrame:
+        with open_warehouse(warehouse_path, read_only=True) as con:
+            return queries.read_current_observations(con, series_ids)
+
+    return read
 
 
 def run_stage(warehouse_path: Path, run_id: str) -> Stage:
@@ -203,10 +254,15 @@ def plan_observations(
     catalogue: Catalogue,
     years: tuple[int, int] | None,
     stage: Stage,
+    held: Callable[[list[str]], pl.DataFrame] | None = None,
 ) -> pl.LazyFrame:
     """Tidy, checked observations of every series of the plan, derived ones included,
     staged: what the fetch staged, each source's other chunks, then the derived series
-    (computed from their inputs alone). Returned as a lazy scan of the staged files."""
+    (computed from their inputs alone). Returned as a lazy scan of the staged files.
+
+    An incremental refresh stages only what changed: a derived series is computed from
+    its inputs as they will be after the load, the warehouse's values (``held``) with
+    the run's own taking their place."""
     with bad_input():
         for name, found in answers.items():
             for chunk in SOURCES_BY_NAME[name].observations(plan, found, catalogue):
@@ -214,6 +270,10 @@ def plan_observations(
     inputs = {ref for spec in plan.series.values() if spec.derived for ref in spec.derived.inputs()}
     if inputs:
         needed = stage.scan().filter(pl.col("series_id").is_in(sorted(inputs))).collect()
+        if held is not None:
+            kept = held(sorted(inputs)).cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
+            needed = pl.concat([needed, kept.join(needed, on=OBSERVATION_KEY, how="anti")])
+        needed = needed.filter(~pl.col("is_deleted"))
         stage.write(derived_observations(plan, needed, unavailable_series(plan, answers)))
     observations = stage.scan()
     every_year = [
@@ -238,21 +298,17 @@ def count_rows(observations: pl.LazyFrame) -> int:
 
 
 def missing_data_warnings(
-    plan: GoalPlan, observations: pl.DataFrame | pl.LazyFrame, unavailable: Collection[str] = ()
+    plan: GoalPlan, coverage: Mapping[str, bool], unavailable: Collection[str] = ()
 ) -> list[str]:
-    """Say which indicators came back with no values, or none for the plan's municipality.
+    """Say which indicators have no values, or none for the plan's municipality.
 
-    Unavailable series are left out: they have a warning of their own.
+    ``coverage``: the series with a value in the run's years → whether the plan's
+    municipality has one (``queries.read_series_coverage``, read after the load: an
+    incremental refresh fetches only what changed). Unavailable series are left out:
+    they have a warning of their own.
     """
-    with_value = (
-        observations.lazy()
-        .filter(pl.col("value").is_not_null() & ~pl.col("is_deleted"))
-        .group_by("series_id")
-        .agg(focus=(pl.col("municipality_id") == plan.municipality).any())
-        .collect(engine="streaming")
-    )
-    anywhere = set(with_value["series_id"].to_list())
-    focus = set(with_value.filter("focus")["series_id"].to_list())
+    anywhere = set(coverage)
+    focus = {series_id for series_id, found in coverage.items() if found}
     warnings = []
     for series_id in dict.fromkeys(placed.indicator.series_id for placed in plan.indicators()):
         if series_id in unavailable:
@@ -293,6 +349,7 @@ def build_batch(
     unavailable: Mapping[str, str],
     stage: Stage,
     responses: Sequence[Mapping[str, Any]],
+    fetch_state: pl.DataFrame | None = None,
 ) -> RefreshBatch:
     """Everything one run loads, in one transaction.
 
@@ -324,6 +381,7 @@ def build_batch(
         observation_files=stage.files(),
         sample_data=sample_data,
         responses=list(responses),
+        fetch_state=fetch_state,
     )
 
 
@@ -396,15 +454,23 @@ def load_and_finish(
     plan: PlanInput,
     batch: RefreshBatch,
     warnings: list[str],
+    checked: tuple[tuple[int, int], Collection[str]] | None = None,
 ) -> tuple[LoadCounts, pl.DataFrame]:
     """Load, read the goal summary and close the run log, on one connection.
 
-    The landing is marked complete once the load has committed, then the run log says
-    succeeded: a rebuild replays exactly the runs whose data is in the warehouse.
+    ``checked``: the run's years and unavailable series, for the warnings about
+    indicators without values (read from the warehouse after the load). The landing is
+    marked complete once the load has committed, then the run log says succeeded: a
+    rebuild replays exactly the runs whose data is in the warehouse.
     """
     with open_warehouse(request.warehouse_path) as con:
         counts, load_warnings = load_batch(con, batch)
         warnings += load_warnings
+        if checked is not None:
+            years, unavailable = checked
+            series = list(dict.fromkeys(p.indicator.series_id for p in plan.plan.indicators()))
+            coverage = queries.read_series_coverage(con, series, plan.plan.municipality, years)
+            warnings += missing_data_warnings(plan.plan, coverage, unavailable)
         summary = queries.read_goal_summary(
             con, plan.plan.id, municipality_id=plan.plan.municipality
         )

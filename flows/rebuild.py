@@ -51,7 +51,14 @@ def replay_run(
             raise InputError(f"run {run_id}: it landed no catalogue and the warehouse has none")
         catalogue = RunCatalogue(found, False)
     used = {source.name: answers[source.name] for source in sources_for(plan.plan)}
-    observations = plan_observations(plan.plan, used, catalogue.catalogue, None, stage)
+    observations = plan_observations(
+        plan.plan,
+        used,
+        catalogue.catalogue,
+        None,
+        stage,
+        lambda series_ids: queries.read_current_observations(con, series_ids),
+    )
     unavailable = unavailable_series(plan.plan, used)
     responses = [row for row in rows if row["kind"] not in NOT_RESPONSES]
     batch = build_batch(run_id, plan, catalogue, unavailable, stage, responses)

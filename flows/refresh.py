@@ -7,6 +7,10 @@ the clients' time bound), and no task caches (every run must fetch afresh).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import UTC, datetime
+from pathlib import Path
+
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -73,8 +77,12 @@ def transform_step(
     catalogue: RunCatalogue,
     years: tuple[int, int],
     stage: Stage,
+    warehouse: Path,
 ) -> pl.LazyFrame:
-    observations = pipeline.plan_observations(plan.plan, answers, catalogue.catalogue, years, stage)
+    held = pipeline.warehouse_observations(warehouse)
+    observations = pipeline.plan_observations(
+        plan.plan, answers, catalogue.catalogue, years, stage, held
+    )
     get_run_logger().info("Transformed, staged and checked the observations")
     return observations
 
@@ -86,13 +94,15 @@ def load_step(
     plan: PlanInput,
     batch: RefreshBatch,
     warnings: list[str],
+    checked: tuple[tuple[int, int], Collection[str]],
 ) -> tuple[LoadCounts, pl.DataFrame]:
-    counts, summary = pipeline.load_and_finish(request, store, plan, batch, warnings)
+    counts, summary = pipeline.load_and_finish(request, store, plan, batch, warnings, checked)
     get_run_logger().info(
-        "Loaded in one transaction: %d inserted, %d updated, %d unchanged",
+        "Loaded in one transaction: %d inserted, %d revised, %d unchanged, %d deleted",
         counts.inserted,
         counts.updated,
         counts.unchanged,
+        counts.deleted,
     )
     return counts, summary
 
@@ -125,8 +135,10 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
     years = preflight.years_to_fetch(request, plan.plan)
     year_range = (years[0], years[-1])
     stage = pipeline.run_stage(request.warehouse_path, request.run_id)
+    state = pipeline.read_fetch_state(request, plan.plan)
+    fetched_at = datetime.now(UTC)
     try:
-        context = pipeline.fetch_context(request, store, catalogue.catalogue, years, stage)
+        context = pipeline.fetch_context(request, store, catalogue.catalogue, years, stage, state)
         futures = [
             fetch_step.submit(source, plan.plan, context)
             for source in pipeline.sources_for(plan.plan)
@@ -135,12 +147,18 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         unavailable = pipeline.unavailable_series(plan.plan, answers)
         warnings += pipeline.check_strict(plan.plan, unavailable, request.strict)
 
-        observations = transform_step(plan, answers, catalogue, year_range, stage)
-        warnings += pipeline.missing_data_warnings(plan.plan, observations, unavailable)
+        observations = transform_step(
+            plan, answers, catalogue, year_range, stage, request.warehouse_path
+        )
         observed = pipeline.count_rows(observations)
         responses = pipeline.landed_responses(store, request.run_id)
-        batch = pipeline.build_batch(request.run_id, plan, catalogue, unavailable, stage, responses)
-        counts, summary = load_step(request, store, plan, batch, warnings)
+        fetch_state = pipeline.fetch_state_frame(answers, fetched_at)
+        batch = pipeline.build_batch(
+            request.run_id, plan, catalogue, unavailable, stage, responses, fetch_state
+        )
+        counts, summary = load_step(
+            request, store, plan, batch, warnings, (year_range, set(unavailable))
+        )
     finally:
         stage.remove()
     requests = pipeline.requests_by_kind(responses)

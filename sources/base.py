@@ -87,10 +87,32 @@ class SourceAnswers:
     unavailable: dict[str, str] = field(default_factory=dict)
     # Answers whose observations the fetch already staged (their content hashes).
     staged: set[str] = field(default_factory=set)
+    # What the fetch brought up to date, per (series_id, year), with the source's stamp
+    # of it (SCB: its tables' `updated`): the next refresh asks only for what changed.
+    fetched: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     def ok(self, kind: str) -> list[LandedAnswer]:
         """The successful answers of one kind, in the order landed."""
         return [answer for answer in self.answers if answer.kind == kind and answer.ok]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What an earlier successful refresh fetched of one series and year."""
+
+    fetched_at: datetime
+    stamp: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """What earlier successful refreshes fetched, per (source, series_id, year): empty
+    for a first or a full refresh (everything is fetched)."""
+
+    entries: Mapping[tuple[str, str, int], Fetched] = field(default_factory=dict)
+
+    def get(self, source: str, series_id: str, year: int) -> Fetched | None:
+        return self.entries.get((source, series_id, year))
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,8 @@ class FetchContext:
     base_urls: Mapping[str, str | None] = field(default_factory=dict)
     # Where a source may stage observations while it fetches (None: it does not).
     stage: Stage | None = None
+    # What earlier refreshes fetched (empty: fetch everything).
+    state: FetchState = field(default_factory=FetchState)
 
     def base_url(self, source: str) -> str | None:
         return self.base_urls.get(source)

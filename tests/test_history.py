@@ -26,9 +26,7 @@ def mart(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """A mart now (its view), or as known at ``at`` (its macro): columns and ordered rows."""
     source = f"mart.{name}" if at is None else f"mart.{name}_as_of($at)"
-    result = con.execute(
-        f"SELECT * FROM {source} ORDER BY {ORDER[name]}", {"at": at} if at else {}
-    )
+    result = con.execute(f"SELECT * FROM {source} ORDER BY {ORDER[name]}", {"at": at} if at else {})
     return [column[0] for column in result.description], result.fetchall()
 
 

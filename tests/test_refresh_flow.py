@@ -294,18 +294,23 @@ def test_second_run_leaves_every_data_table_unchanged(
     prefect_harness, fakes, plan_file: Path, tmp_path: Path
 ):
     warehouse = tmp_path / "w.duckdb"
+    kolada, _ = fakes
     assert run(plan_file, warehouse) == 0
     before = snapshot(warehouse)
+    first_requests = len(kolada.data_requests())
 
-    assert run(plan_file, warehouse) == 0
+    assert run(plan_file, warehouse) == 0  # incremental: Kolada has nothing new
+    assert run(plan_file, warehouse, "--full") == 0  # everything again, all identical
 
     assert snapshot(warehouse) == before
-    second = query(
+    runs = query(
         warehouse,
-        "SELECT rows_inserted, rows_updated, rows_unchanged FROM core.run"
-        " WHERE kind = 'refresh' ORDER BY started_at DESC LIMIT 1",
+        "SELECT rows_inserted, rows_updated, rows_unchanged, rows_deleted FROM core.run"
+        " WHERE kind = 'refresh' ORDER BY started_at",
     )
-    assert second == [(0, 0, len(VALUES))]
+    assert runs == [(len(VALUES), 0, 0, 0), (0, 0, 0, 0), (0, 0, len(VALUES), 0)]
+    second, full = kolada.data_requests()[first_requests:]
+    assert "from_date" in second.query and "from_date" not in full.query
 
 
 def test_crash_mid_load_leaves_the_warehouse_as_it_was(
@@ -314,24 +319,35 @@ def test_crash_mid_load_leaves_the_warehouse_as_it_was(
     warehouse = tmp_path / "w.duckdb"
     assert run(plan_file, warehouse) == 0
     before = snapshot(warehouse)
-    revised = {**VALUES, ("N15507", "0115", 2024): 999.0}  # a change the crash must not leave
-    revised_kolada = kolada_fake(revised).start()
-    monkeypatch.setenv("MALBILD_KOLADA_URL", revised_kolada.base_url)
+    history = query(warehouse, "SELECT count(*) FROM core.observation_history")
+    kolada, _ = fakes
+    kolada.revise("N15507", "0115", 2024, [{"value": 999.0}])  # a change the crash must not leave
 
     def crash(con, batch):
         raise RuntimeError("injected crash after the observation merge")
 
     monkeypatch.setattr("warehouse.load._record_responses", crash)
 
-    try:
-        assert run(plan_file, warehouse) == 1
-    finally:
-        revised_kolada.stop()
+    assert run(plan_file, warehouse) == 1
 
     assert snapshot(warehouse) == before
+    assert query(warehouse, "SELECT count(*) FROM core.observation_history") == history
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM core.fetch_state WHERE run_id IN"
+        " (SELECT run_id FROM core.run WHERE status = 'failed')",
+    ) == [(0,)]
     last = query(warehouse, "SELECT status, error FROM core.run ORDER BY started_at DESC LIMIT 1")
     assert last[0][0] == "failed"
     assert "injected crash" in last[0][1]
+
+    # The failed run moved no fetch state: the next run asks from the last good one's
+    # date and gets the change.
+    monkeypatch.undo()  # the crash, and the fakes' addresses with it
+    monkeypatch.setenv("MALBILD_KOLADA_URL", kolada.base_url)
+    monkeypatch.setenv("MALBILD_SCB_URL", fakes[1].base_url)
+    assert run(plan_file, warehouse) == 0
+    assert status_row(warehouse, "N15507")[0] == 999.0
 
 
 def test_plan_with_unknown_kpi_exits_2_and_writes_no_data(

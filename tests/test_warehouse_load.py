@@ -113,7 +113,9 @@ def test_a_deleted_value_leaves_the_current_table_and_stays_in_history(
 
     # The same deletion again (Kolada's from_date overlap sends it twice) changes nothing,
     # and a deletion of a value never held is no row anywhere.
-    again = observations([("N1", "0114", 2024, None, "T", True), ("N1", "0117", 2024, None, "T", True)])
+    again = observations(
+        [("N1", "0114", 2024, None, "T", True), ("N1", "0117", 2024, None, "T", True)]
+    )
     counts = load_refresh(con, RefreshBatch("run-3", observations=again))
     assert (counts.inserted, counts.updated, counts.deleted) == (0, 0, 0)
     assert con.sql("SELECT count(*) FROM core.observation_history").fetchone() == (3,)
@@ -132,9 +134,7 @@ def test_every_revision_is_a_version_with_its_validity(con: duckdb.DuckDBPyConne
     assert versions[0][4] == versions[1][3]  # the first ends where the second begins
     assert versions[1][4] is None
     between = versions[1][3] - (versions[1][3] - versions[0][3]) / 2
-    as_of = con.execute(
-        "SELECT value FROM core.observation_as_of($at)", {"at": between}
-    ).fetchall()
+    as_of = con.execute("SELECT value FROM core.observation_as_of($at)", {"at": between}).fetchall()
     assert as_of == [(1.0,)]
     assert con.sql("SELECT value FROM core.observation_as_of(now())").fetchall() == [(1.5,)]
 

@@ -57,11 +57,7 @@ def as_of_macros(marts: Path) -> list[str]:
     statements = [(marts / "as_of" / "tables.sql").read_text(encoding="utf-8")]
     views = view_queries(marts)
     build = (marts / "build" / "goal_indicator_status_base.sql").read_text(encoding="utf-8")
-    statements.append(
-        f"CREATE OR REPLACE MACRO {BASE}_as_of(known_at) AS TABLE\n{as_of_text(build, list(views))}"
-    )
-    for name, query in views.items():
-        statements.append(
-            f"CREATE OR REPLACE MACRO {name}_as_of(known_at) AS TABLE\n{as_of_text(query, list(views))}"
-        )
+    for name, query in {BASE: build, **views}.items():
+        body = as_of_text(query, list(views))
+        statements.append(f"CREATE OR REPLACE MACRO {name}_as_of(known_at) AS TABLE\n{body}")
     return statements

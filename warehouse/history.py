@@ -13,17 +13,6 @@ from dataclasses import dataclass
 
 import duckdb
 
-# Tracked tables besides core.observation, with their keys.
-TRACKED: dict[str, tuple[str, ...]] = {
-    "core.kpi": ("id",),
-    "core.municipality": ("id",),
-    "core.municipality_group": ("id",),
-    "core.municipality_group_member": ("group_id", "member_id"),
-    "core.goal_plan": ("plan_id",),
-    "core.goal": ("plan_id", "goal_id"),
-    "core.goal_indicator": ("plan_id", "goal_id", "indicator_id"),
-    "core.series": ("series_id",),
-}
 # Stamps of who wrote a row, not what it says: a new run id alone is no new version.
 NOT_COMPARED = ("run_id", "loaded_at")
 OBSERVATION_KEY_SQL = ("series_id", "municipality_id", "year", "gender")
@@ -73,9 +62,7 @@ def sync_table_history(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int,
     return (int(closed[0]) if closed else 0, int(opened[0]) if opened else 0)
 
 
-def record_observation_versions(
-    con: duckdb.DuckDBPyConnection, run_id: str
-) -> ObservationVersions:
+def record_observation_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> ObservationVersions:
     """Version the observations this run inserted or changed, then drop its deletions
     from core.observation (they stay in the history, flagged).
 

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
-from warehouse.history import TRACKED, record_observation_versions, sync_table_history
+from warehouse.history import record_observation_versions, sync_table_history
 from warehouse.migrations import MARTS_STALE, rebuild_marts
 from warehouse.transaction import transaction, unordered
 
@@ -489,11 +489,7 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
         _record_responses(con, batch)
         _record_fetch_state(con, batch)
         tables["core.observation"] = observations
-        changed = (
-            plan_replaced
-            or departed > 0
-            or any(table.changed for table in tables.values())
-        )
+        changed = plan_replaced or departed > 0 or any(table.changed for table in tables.values())
         if changed:
             con.execute(
                 "INSERT OR REPLACE INTO core.warehouse_info (key, value) VALUES (?, ?)",

@@ -73,3 +73,32 @@ def read_series_with_values_in_year(
     """The series among ``series_ids`` that have a value in ``year``."""
     frame = _frame(con, "series_with_values_in_year", {"series_ids": series_ids, "year": year})
     return set(frame["series_id"].to_list())
+
+
+def read_fetch_state(con: duckdb.DuckDBPyConnection, series_ids: list[str]) -> pl.DataFrame:
+    """core.fetch_state rows of these series: what earlier refreshes fetched, and when."""
+    return _frame(con, "fetch_state", {"series_ids": series_ids})
+
+
+def read_current_observations(
+    con: duckdb.DuckDBPyConnection, series_ids: list[str]
+) -> pl.DataFrame:
+    """core.observation rows of these series (OBSERVATION_SCHEMA's columns)."""
+    return _frame(con, "current_observations", {"series_ids": series_ids})
+
+
+def read_series_coverage(
+    con: duckdb.DuckDBPyConnection,
+    series_ids: list[str],
+    municipality_id: str,
+    years: tuple[int, int],
+) -> dict[str, bool]:
+    """Series with a value in the years → whether the area has one of them."""
+    params = {
+        "series_ids": series_ids,
+        "municipality_id": municipality_id,
+        "first_year": years[0],
+        "last_year": years[1],
+    }
+    frame = _frame(con, "series_coverage", params)
+    return dict(zip(frame["series_id"].to_list(), frame["focus"].to_list(), strict=True))

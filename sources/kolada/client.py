@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from sources.http import FetchError, HttpClient, IntervalLimiter, Response
 from sources.kolada import settings
-from sources.kolada.planning import batches, plan_data_queries, unique_ids
+from sources.kolada.planning import DataQuery, batches, plan_data_queries, unique_ids
 
 
 class KoladaResponseError(FetchError):
@@ -116,17 +116,27 @@ class KoladaClient:
         one throttle: Kolada limits requests per second, not requests in flight. Pages
         come in the order they arrive.
         """
+        return self.fetch_queries(plan_data_queries(kpi_ids, years), read=read, workers=workers)
+
+    def fetch_queries(
+        self,
+        queries: Sequence[DataQuery],
+        *,
+        read: PageReader[Any] | None = None,
+        workers: int = settings.QUERY_WORKERS,
+    ) -> Iterator[DataPage[Any]]:
+        """Every page of these data queries (``fetch_data``'s, or incremental ones)."""
         reader = read or read_records
-        queries = plan_data_queries(kpi_ids, years)
-        chains = [partial(self._data_pages, query.path, reader) for query in queries]
+        chains = [partial(self._data_pages, query, reader) for query in queries]
         if workers <= 1 or len(chains) <= 1:
             for chain in chains:
                 yield from chain()
             return
         yield from _interleaved(chains, workers)
 
-    def _data_pages(self, path: str, read: PageReader[Any]) -> Iterator[DataPage[Any]]:
-        for response, (content, records) in self._pages(path, "data", read):
+    def _data_pages(self, query: DataQuery, read: PageReader[Any]) -> Iterator[DataPage[Any]]:
+        pages = self._pages(query.path, "data", read, query.params)
+        for response, (content, records) in pages:
             yield DataPage(response.url, response.content_hash, response.body, records, content)
 
     def _records(self, path: str, kind: str) -> list[dict[str, Any]]:
@@ -134,10 +144,11 @@ class KoladaClient:
         return [record for _, (values, _count) in pages for record in values]
 
     def _pages(
-        self, path: str, kind: str, read: PageReader[T]
+        self, path: str, kind: str, read: PageReader[T], params: Mapping[str, str] | None = None
     ) -> Iterator[tuple[Response, tuple[T, int]]]:
         """Follow ``next_url`` from the first page until null, an empty page or a repeat."""
-        url: str = f"{self.base_url}{path}?per_page={self.per_page}"
+        query = urlencode({**(params or {}), "per_page": self.per_page})
+        url: str = f"{self.base_url}{path}?{query}"
         seen: set[str] = set()
         while True:
             seen.add(url)

@@ -7,15 +7,17 @@ catalogue are read from the landed answers, so a rebuild parses exactly what a r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 
-from sources.base import AnswerCollector, FetchContext, SourceAnswers
+from sources.base import AnswerCollector, FetchContext, FetchState, SourceAnswers
 from sources.http import Response
 from sources.kolada import settings
 from sources.kolada.client import KoladaClient, kolada_http_client
+from sources.kolada.planning import DataQuery, plan_incremental_queries
 from sources.landing import RawStore
 from transforms.catalogue import Catalogue
 from transforms.goal_plan import GoalPlan, plan_kpi_ids
@@ -43,18 +45,23 @@ class KoladaSource:
         return {}
 
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
-        """Every data page, landed, read once and (with a stage) staged as it arrives."""
+        """Every data page, landed, read once and (with a stage) staged as it arrives.
+
+        A KPI and year fetched by an earlier successful refresh is asked only for what
+        changed since (``from_date``, less a few days' overlap); the rest in full.
+        """
         collector = AnswerCollector(context.store, context.run_id, self.name)
         client = _client(context.base_url(self.name), collector)
         staged: set[str] = set()
         kpi_ids = self.series_ids(plan)
-        if kpi_ids:
-            for page in client.fetch_data(kpi_ids, context.years, read=_read_page):
-                if context.stage is not None:
-                    context.stage.write(page.content)
-                    staged.add(page.content_hash)
+        queries = data_queries(kpi_ids, context.years, context.state)
+        for page in client.fetch_queries(queries, read=_read_page):
+            if context.stage is not None:
+                context.stage.write(page.content)
+                staged.add(page.content_hash)
         answers = collector.result({})
         answers.staged = staged
+        answers.fetched = {(kpi, year): None for kpi in kpi_ids for year in context.years}
         return answers
 
     def observations(
@@ -64,6 +71,17 @@ class KoladaSource:
         for answer in answers.ok(DATA_KIND):
             if answer.content_hash not in answers.staged:
                 yield kolada_page_observations(answer.body, answer.content_hash).observations
+
+
+def data_queries(kpi_ids: list[str], years: Sequence[int], state: FetchState) -> list[DataQuery]:
+    """The data queries of a refresh: incremental where an earlier refresh fetched."""
+    overlap = timedelta(days=settings.FROM_DATE_OVERLAP_DAYS)
+
+    def since(kpi: str, year: int) -> date | None:
+        fetched = state.get(NAME, kpi, year)
+        return (fetched.fetched_at - overlap).date() if fetched else None
+
+    return plan_incremental_queries(kpi_ids, years, since) if kpi_ids else []
 
 
 def fetch_catalogue(

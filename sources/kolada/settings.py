@@ -17,6 +17,11 @@ MAX_IDS_PER_REQUEST = 25
 # network, another's page is being read and staged.
 QUERY_WORKERS = 4
 
+# An incremental refresh asks for values changed since the last successful fetch less
+# this many days: a value Kolada changes while a refresh runs, or stamps late, is not
+# missed. Values that did not change come back identical and change nothing.
+FROM_DATE_OVERLAP_DAYS = 3
+
 # Kolada documents no rate limit; maintained clients keep to 3-5 requests/s.
 DEFAULT_RATE_PER_SECOND = 5.0
 RATE_ENV = "MALBILD_KOLADA_RATE"

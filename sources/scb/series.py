@@ -119,14 +119,21 @@ class ScbSource:
         return unavailable
 
     def fetch(self, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
-        """Check every segment against its table first, then fetch the available ones."""
+        """Check every segment against its table first, then fetch the available ones.
+
+        A series whose tables' ``updated`` stamps are those of the last successful fetch
+        of its years is not fetched again: the metadata call that checks it is all.
+        """
         collector = AnswerCollector(context.store, context.run_id, self.name)
         if not self.series_ids(plan):
             return collector.result({})
         client = self._client(context, collector)
         checked, unavailable = _checked_segments(plan, client)
+        stamps = series_stamps(checked)
         for planned, roles, metadata in checked:
-            if planned.series_id in unavailable:
+            if planned.series_id in unavailable or unchanged(
+                planned.series_id, stamps[planned.series_id], context
+            ):
                 continue
             selection = segment_selection(planned, roles, metadata, context.years)
             if selection is None:
@@ -137,7 +144,14 @@ class ScbSource:
                 if exc.status is not None and exc.status >= 500:
                     raise
                 unavailable[planned.series_id] = _reason(exc, planned)
-        return collector.result(unavailable)
+        answers = collector.result(unavailable)
+        answers.fetched = {
+            (series_id, year): stamp
+            for series_id, stamp in stamps.items()
+            if series_id not in unavailable
+            for year in context.years
+        }
+        return answers
 
     def _client(self, context: FetchContext, collector: AnswerCollector) -> ScbClient:
         return ScbClient(context.base_url(self.name), http=HttpClient(on_response=collector))
@@ -180,6 +194,31 @@ class ScbSource:
             ]
             frames.append(stitch_segments(segments))
         yield from frames
+
+
+def series_stamps(
+    checked: Sequence[tuple[PlannedSegment, TableRoles, Mapping[str, Any]]],
+) -> dict[str, str]:
+    """Per series, its tables' ``updated`` stamps as one text (``TAB638=2025-…;…``)."""
+    tables: dict[str, dict[str, str]] = {}
+    for planned, _, metadata in checked:
+        stamp = jsonstat2_updated(metadata)
+        tables.setdefault(planned.series_id, {})[planned.segment.table] = (
+            stamp.isoformat() if stamp else "?"
+        )
+    return {
+        sid: ";".join(f"{t}={u}" for t, u in sorted(found.items())) for sid, found in tables.items()
+    }
+
+
+def unchanged(series_id: str, stamp: str, context: FetchContext) -> bool:
+    """Whether every year of the run was fetched before from tables with these stamps."""
+    if "?" in stamp:
+        return False  # a table that does not say when it changed is always fetched
+    return all(
+        (fetched := context.state.get(NAME, series_id, year)) is not None and fetched.stamp == stamp
+        for year in context.years
+    )
 
 
 def _checked_segments(
