@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from tests.warehouse_data import group_members, mart_batch, observations
+from warehouse import queries
 from warehouse.connection import open_warehouse
 from warehouse.load import RefreshBatch, load_refresh
 
@@ -118,3 +119,39 @@ def test_the_history_holds_old_and_new_versions(con: duckdb.DuckDBPyConnection) 
 def test_as_of_before_anything_was_loaded_is_empty(con: duckdb.DuckDBPyConnection) -> None:
     columns, rows = mart(con, "goal_summary", datetime(2000, 1, 1))
     assert "status" in columns and rows == []
+
+
+def test_definition_and_membership_changes_are_listed_with_their_users(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = con.sql(
+        "SELECT kind, id, field, old_value, new_value, used_by FROM mart.definition_changes"
+        " ORDER BY kind, id"
+    ).fetchall()
+    assert [row[:5] for row in rows] == [
+        ("group", "G1", "member", "0117 namn 0117", None),
+        ("kpi", "N1", "title", "Kolada-titel N1", "N1, ny definition"),
+    ]
+    assert all(row[5] and "p (" in row[5] for row in rows)
+    since = queries.read_definition_changes(con, datetime(2000, 1, 1), "p")
+    assert since["id"].to_list() == ["N1", "G1"]
+    assert queries.read_definition_changes(con, load_time(con, "run-2"), "p").is_empty()
+
+
+def test_peer_values_say_since_when_their_members_hold(con: duckdb.DuckDBPyConnection) -> None:
+    found = con.execute(
+        "SELECT DISTINCT peer_members_since FROM mart.goal_indicator_status"
+        " WHERE plan_id = 'p' AND peer_group_id = 'G1'"
+    ).fetchall()
+    assert found == [(load_time(con, "run-2"),)]  # 0117 left in the second load
+
+
+def test_changes_name_value_rank_colour_and_goal_status(con: duckdb.DuckDBPyConnection) -> None:
+    since = load_time(con, "run-mart")
+    changes = queries.read_changes(con, "p", "0115", since).filter(pl.col("year") == 2024)
+    assert set(changes["change"].to_list()) == {"reviderat"}
+    revised = changes.row(0, named=True)
+    assert (revised["old_value"], revised["new_value"]) == (20.0, 40.0)
+    assert (revised["old_rank"], revised["new_rank"]) == (2, 1)
+    goals = queries.read_goal_changes(con, "p", "0115", since)
+    assert goals.height >= 1 and (goals["old_status"] != goals["new_status"]).all()

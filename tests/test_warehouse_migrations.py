@@ -58,6 +58,7 @@ def test_a_new_warehouse_gets_every_table_and_mart(tmp_path: Path) -> None:
             ("mart", "goal_indicator_status"),
             ("mart", "goal_summary"),
             ("mart", "leaderboard"),
+            ("mart", "definition_changes"),
         }
         recorded = con.sql("SELECT version, name FROM core.schema_migration ORDER BY 1").fetchall()
     assert recorded == [(m.version, m.name) for m in available_migrations()]

@@ -150,7 +150,7 @@ def rebuild_marts(
     query = (folder / "goal_indicator_status_base.sql").read_text(encoding="utf-8")
     if recreate:
         con.execute(f"DROP TABLE IF EXISTS {MART_BASE}")
-        con.execute(f"CREATE TABLE {MART_BASE} AS {query}", {"first_ikey": 1, "last_ikey": 0})
+        con.execute(f"CREATE TABLE {MART_BASE} AS {query}", {"first_ikey": 1, "last_ikey": 0, "plan_id": None})
     else:
         con.execute(f"DELETE FROM {MART_BASE}")
     found = con.execute("SELECT count(*) FROM core.goal_indicator").fetchone()
@@ -158,7 +158,11 @@ def rebuild_marts(
         for first in range(1, (int(found[0]) if found else 0) + 1, INDICATORS_PER_BUILD):
             con.execute(
                 f"INSERT INTO {MART_BASE} {query}",
-                {"first_ikey": first, "last_ikey": first + INDICATORS_PER_BUILD - 1},
+                {
+                    "first_ikey": first,
+                    "last_ikey": first + INDICATORS_PER_BUILD - 1,
+                    "plan_id": None,
+                },
             )
     con.execute("DELETE FROM core.warehouse_info WHERE key = ?", [MARTS_STALE])
 

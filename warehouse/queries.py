@@ -1,5 +1,6 @@
 """Read helpers for flows and the CLI: SQL from sql/queries, results as Polars frames."""
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -102,3 +103,34 @@ def read_series_coverage(
     }
     frame = _frame(con, "series_coverage", params)
     return dict(zip(frame["series_id"].to_list(), frame["focus"].to_list(), strict=True))
+
+
+def read_changes(
+    con: duckdb.DuckDBPyConnection, plan_id: str, municipality_id: str, since: datetime
+) -> pl.DataFrame:
+    """Per indicator and year of the plan's area: what changed between ``since`` and now
+    (value, rank, colour, target), from the marts as known then and now."""
+    params = {"plan_id": plan_id, "municipality_id": municipality_id, "since": since}
+    return _frame(con, "changes", params)
+
+
+def read_goal_changes(
+    con: duckdb.DuckDBPyConnection, plan_id: str, municipality_id: str, since: datetime
+) -> pl.DataFrame:
+    """The plan's goals whose status for its area changed between ``since`` and now."""
+    params = {"plan_id": plan_id, "municipality_id": municipality_id, "since": since}
+    return _frame(con, "goal_changes", params)
+
+
+def read_definition_changes(
+    con: duckdb.DuckDBPyConnection, since: datetime, plan_id: str | None = None
+) -> pl.DataFrame:
+    """KPI definition and group membership changes since ``since`` that a plan uses."""
+    return _frame(con, "definition_changes", {"since": since, "plan_id": plan_id})
+
+
+def warehouse_now(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The warehouse's clock: versions loaded after this moment are later than it."""
+    found = con.execute("SELECT now()").fetchone()
+    assert found is not None
+    return found[0]  # type: ignore[no-any-return]

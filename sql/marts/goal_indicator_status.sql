@@ -35,6 +35,7 @@ COMMENT ON COLUMN mart.goal_indicator_status.peer_group_id IS 'Jämförelsegrupp
 COMMENT ON COLUMN mart.goal_indicator_status.peer_group IS 'Jämförelsegruppens namn enligt Kolada.';
 COMMENT ON COLUMN mart.goal_indicator_status.peer_value IS 'Ovägt medel av jämförelsegruppens medlemmar med värde samma år (som Kolada räknar en grupps värde), utan området självt.';
 COMMENT ON COLUMN mart.goal_indicator_status.peer_basis IS 'Hur peer_value räknades: gruppen, hur många medlemmar som hade värde, och om området självt lämnades utanför.';
+COMMENT ON COLUMN mart.goal_indicator_status.peer_members_since IS 'När jämförelsegruppens medlemmar senast ändrades (enligt lagrets historik): peer_value räknas på medlemmarna som gällde då. I _as_of-makrona: så som det var känt vid den tidpunkten.';
 COMMENT ON COLUMN mart.goal_indicator_status.change_from_previous_year IS 'Värdet minus värdet året före (tomt om något saknas).';
 COMMENT ON COLUMN mart.goal_indicator_status.rank IS 'Rang bland områdena med värde samma år, 1 = bäst i indikatorns riktning; lika värden delar rang (1, 2, 2, 4). Tomt utan värde eller riktning.';
 COMMENT ON COLUMN mart.goal_indicator_status.ranked_count IS 'Antal områden med värde samma år (tomt utan riktning).';

@@ -53,7 +53,10 @@ numbered_indicator AS (
 ),
 
 indicator AS (
-    SELECT * FROM numbered_indicator WHERE ikey BETWEEN $first_ikey AND $last_ikey
+    -- $plan_id: one plan's indicators (the as-of macros' plan_filter), null: every plan's.
+    SELECT * FROM numbered_indicator
+    WHERE ikey BETWEEN $first_ikey AND $last_ikey
+        AND ($plan_id::VARCHAR IS NULL OR plan_id = $plan_id::VARCHAR)
 ),
 
 area AS (
@@ -173,6 +176,19 @@ group_size AS (
     GROUP BY group_id
 ),
 
+-- When each group's membership last changed (a member joined or left), as known at the
+-- moment the mart describes: now() here, the moment asked for in the as-of macros
+-- (warehouse/as_of.py reads now() as known_at). Peer values use the members valid then.
+membership_since AS (
+    SELECT
+        group_id,
+        max(greatest(valid_from, CASE WHEN valid_to <= now() THEN valid_to END))
+            AS members_since
+    FROM core.municipality_group_member_history
+    WHERE group_id IN (SELECT peer_group_id FROM peer_group) AND valid_from <= now()
+    GROUP BY group_id
+),
+
 peer_member AS MATERIALIZED (
     SELECT pg.ikey, pg.peer_group_id, gm.member_id
     FROM peer_group AS pg
@@ -236,6 +252,7 @@ ranked AS (
         ) AS peer_value,
         ps.valued - (own_value IS NOT NULL)::INTEGER AS peer_valued,
         gs.members - (gm.member_id IS NOT NULL)::INTEGER AS peer_members,
+        ms.members_since AS peer_members_since,
         gm.member_id IS NOT NULL AS peer_without_self,
         av.value - pv.value AS change_from_previous_year,
         av.rank,
@@ -254,6 +271,7 @@ ranked AS (
     LEFT JOIN peer_sum AS ps
         ON ps.ikey = y.ikey AND ps.year = y.year AND ps.peer_group_id = a.peer_group_id
     LEFT JOIN group_size AS gs ON gs.group_id = a.peer_group_id
+    LEFT JOIN membership_since AS ms ON ms.group_id = a.peer_group_id
     LEFT JOIN core.municipality_group_member AS gm
         ON gm.group_id = a.peer_group_id AND gm.member_id = a.municipality_id
     CROSS JOIN LATERAL (SELECT CASE WHEN gm.member_id IS NOT NULL THEN av.value END AS own_value)
@@ -277,6 +295,7 @@ described AS (
         x.peer_group_id,
         g.title AS peer_group,
         x.peer_value,
+        x.peer_members_since,
         CASE
             WHEN i.peer_group_id IS NULL THEN NULL
             WHEN x.peer_group_id IS NULL
@@ -378,6 +397,7 @@ SELECT
     peer_group,
     peer_value,
     peer_basis,
+    peer_members_since,
     change_from_previous_year,
     rank,
     ranked_count,
