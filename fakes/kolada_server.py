@@ -278,6 +278,29 @@ class FakeKolada:
             self._overlay[kpi, municipality, year] = entries
             self._data_cache.clear()
 
+    def redefine_kpi(self, kpi: str, **fields: Any) -> None:
+        """Change a KPI's metadata (title, description, …), as Kolada does when it rewords
+        a KPI or reuses its id for a new definition."""
+        with self._build_lock:
+            for position, record in enumerate(self._kpis):
+                if record["id"] == kpi:
+                    self._kpis[position] = {**record, **fields}
+                    return
+        raise KeyError(f"{kpi} is not in the fake's KPI catalogue")
+
+    def set_group_members(self, group: str, member_ids: Sequence[str]) -> None:
+        """Give a comparison group new members, as Kolada's yearly recomputation does."""
+        titles = {area["id"]: area["title"] for area in self._areas}
+        with self._build_lock:
+            for position, record in enumerate(self._groups):
+                if record["id"] == group:
+                    members = [{"member_id": m, "member_title": titles[m]} for m in member_ids]
+                    self._groups[position] = {**record, "members": members}
+                    self._members[group] = list(member_ids)
+                    self._data_cache.clear()
+                    return
+        raise KeyError(f"{group} is not one of the fake's groups")
+
     def _check_key(self, kpi: str, municipality: str, year: int) -> RecordKey:
         if kpi not in self._kpi_ids:
             raise ValueError(f"{kpi} is not in the fake's KPI catalogue")

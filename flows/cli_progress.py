@@ -200,9 +200,13 @@ def following_flow(
         followed.detach()
 
 
+# Change lines shown after a run; `malbild changes` lists them all.
+SHOWN_CHANGES = 20
+
+
 def show_summary(result: RefreshResult, warehouse: Path, *, demo: bool = False) -> None:
     """The run's outcome on stdout: counts, each goal's latest status, warnings."""
-    from flows.report import SAMPLE_LABEL, latest_goal_rows
+    from flows.report import NO_CHANGES, SAMPLE_LABEL, change_lines, latest_goal_rows
 
     console = out_console()
     if result.sample_data:
@@ -219,11 +223,26 @@ def show_summary(result: RefreshResult, warehouse: Path, *, demo: bool = False) 
     console.print(
         Text(
             f"  {number(result.requests_made)} anrop, {number(result.observations)} observationer;"
-            f" lagret: {number(counts.inserted)} nya, {number(counts.updated)} ändrade,"
-            f" {number(counts.unchanged)} oförändrade"
+            f" lagret: {number(counts.inserted)} nya, {number(counts.updated)} reviderade,"
+            f" {number(counts.unchanged)} oförändrade, {number(counts.deleted)} borttagna"
+            + ("" if counts.changed else f" — {NO_CHANGES}")
         ),
         soft_wrap=True,
     )
+    lines = change_lines(result.changes)
+    if lines:
+        console.print(Text(f"Ändringar för {result.plan_id} sedan förra körningen:", style="bold"))
+        for line in lines[:SHOWN_CHANGES]:
+            console.print(Text(f"  {line}"), soft_wrap=True)
+        if len(lines) > SHOWN_CHANGES:
+            console.print(
+                Text(
+                    f"  … och {len(lines) - SHOWN_CHANGES} till: malbild changes --since"
+                    f" {result.run_id} visar alla",
+                    style="dim",
+                ),
+                soft_wrap=True,
+            )
     goals: list[dict[str, Any]] = [
         {**row, "targets": f"{row['targets_met']} av {row['targets_met'] + row['targets_missed']}"}
         for row in latest_goal_rows(result.summary).to_dicts()

@@ -115,6 +115,19 @@ class RunCatalogue:
     fresh: bool
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a refresh (or the time since a moment) changed for a plan's area: per
+    indicator and year (queries.read_changes) and per goal (read_goal_changes)."""
+
+    indicators: pl.DataFrame = field(default_factory=pl.DataFrame)
+    goals: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    @property
+    def empty(self) -> bool:
+        return self.indicators.is_empty() and self.goals.is_empty()
+
+
 @dataclass
 class RefreshResult:
     """What a refresh did: for the terminal summary, the Prefect artifact and tests."""
@@ -129,6 +142,8 @@ class RefreshResult:
     warnings: list[str]
     summary: pl.DataFrame
     sample_data: bool = False  # generated values (malbild demo), never real statistics
+    # What the run changed for the plan's area (empty on a plan's first run).
+    changes: Changes = field(default_factory=Changes)
 
 
 def new_run_id() -> str:
@@ -322,6 +337,37 @@ def missing_data_warnings(
     return warnings
 
 
+def definition_warnings(changes: pl.DataFrame) -> list[str]:
+    """One warning per KPI whose definition, or group whose members, changed, naming the
+    plans and goals that use it (``queries.read_definition_changes``)."""
+    warnings = []
+    for (kind, id_), rows in changes.group_by("kind", "id", maintain_order=True):
+        used_by = rows["used_by"][0]
+        if kind == "kpi":
+            what = "; ".join(
+                f"{row['field']}: {_quoted(row['old_value'])} → {_quoted(row['new_value'])}"
+                for row in rows.iter_rows(named=True)
+            )
+            warnings.append(f"{id_}: definitionen har ändrats ({what}); används av {used_by}")
+        else:
+            left = [row["old_value"] for row in rows.iter_rows(named=True) if row["old_value"]]
+            joined = [row["new_value"] for row in rows.iter_rows(named=True) if row["new_value"]]
+            parts = [f"ut: {', '.join(left)}"] * bool(left) + [f"in: {', '.join(joined)}"] * bool(
+                joined
+            )
+            warnings.append(
+                f"{id_}: jämförelsegruppens medlemmar har ändrats ({'; '.join(parts)});"
+                f" används av {used_by}"
+            )
+    return warnings
+
+
+def _quoted(value: str | None) -> str:
+    if value is None:
+        return "–"
+    return f"'{value if len(value) <= 80 else value[:77] + '…'}'"
+
+
 def unavailable_warnings(plan: GoalPlan, unavailable: Mapping[str, str]) -> list[str]:
     """One line per indicator that cannot be shown, with the source's reason."""
     return [
@@ -455,7 +501,7 @@ def load_and_finish(
     batch: RefreshBatch,
     warnings: list[str],
     checked: tuple[tuple[int, int], Collection[str]] | None = None,
-) -> tuple[LoadCounts, pl.DataFrame]:
+) -> tuple[LoadCounts, pl.DataFrame, Changes]:
     """Load, read the goal summary and close the run log, on one connection.
 
     ``checked``: the run's years and unavailable series, for the warnings about
@@ -464,8 +510,16 @@ def load_and_finish(
     rebuild replays exactly the runs whose data is in the warehouse.
     """
     with open_warehouse(request.warehouse_path) as con:
+        before = queries.warehouse_now(con)
+        followed_before = queries.plan_loaded(con, plan.plan.id)
         counts, load_warnings = load_batch(con, batch)
         warnings += load_warnings
+        changes = Changes()
+        if followed_before:
+            definitions = queries.read_definition_changes(con, before, plan.plan.id)
+            warnings += definition_warnings(definitions)
+            if counts.changed or not definitions.is_empty():
+                changes = read_changes(con, plan.plan, before)
         if checked is not None:
             years, unavailable = checked
             series = list(dict.fromkeys(p.indicator.series_id for p in plan.plan.indicators()))
@@ -483,4 +537,12 @@ def load_and_finish(
             counts=counts,
             warnings=warnings,
         )
-    return counts, summary
+    return counts, summary, changes
+
+
+def read_changes(con: duckdb.DuckDBPyConnection, plan: GoalPlan, since: datetime) -> Changes:
+    """What changed for the plan's area between ``since`` and now."""
+    return Changes(
+        queries.read_changes(con, plan.id, plan.municipality, since),
+        queries.read_goal_changes(con, plan.id, plan.municipality, since),
+    )

@@ -19,6 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import pipeline, preflight
 from flows.pipeline import (
+    Changes,
     PlanInput,
     RefreshRequest,
     RefreshResult,
@@ -95,8 +96,10 @@ def load_step(
     batch: RefreshBatch,
     warnings: list[str],
     checked: tuple[tuple[int, int], Collection[str]],
-) -> tuple[LoadCounts, pl.DataFrame]:
-    counts, summary = pipeline.load_and_finish(request, store, plan, batch, warnings, checked)
+) -> tuple[LoadCounts, pl.DataFrame, Changes]:
+    counts, summary, changes = pipeline.load_and_finish(
+        request, store, plan, batch, warnings, checked
+    )
     get_run_logger().info(
         "Loaded in one transaction: %d inserted, %d revised, %d unchanged, %d deleted",
         counts.inserted,
@@ -104,7 +107,7 @@ def load_step(
         counts.unchanged,
         counts.deleted,
     )
-    return counts, summary
+    return counts, summary, changes
 
 
 # Two workers: the sources' fetches run side by side, each under its own throttle.
@@ -156,7 +159,7 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         batch = pipeline.build_batch(
             request.run_id, plan, catalogue, unavailable, stage, responses, fetch_state
         )
-        counts, summary = load_step(
+        counts, summary, changes = load_step(
             request, store, plan, batch, warnings, (year_range, set(unavailable))
         )
     finally:
@@ -173,4 +176,5 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         warnings=list(warnings),
         summary=summary,
         sample_data=pipeline.is_sample_run(responses),
+        changes=changes,
     )

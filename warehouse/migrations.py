@@ -150,7 +150,10 @@ def rebuild_marts(
     query = (folder / "goal_indicator_status_base.sql").read_text(encoding="utf-8")
     if recreate:
         con.execute(f"DROP TABLE IF EXISTS {MART_BASE}")
-        con.execute(f"CREATE TABLE {MART_BASE} AS {query}", {"first_ikey": 1, "last_ikey": 0, "plan_id": None})
+        con.execute(
+            f"CREATE TABLE {MART_BASE} AS {query}",
+            {"first_ikey": 1, "last_ikey": 0, "plan_id": None},
+        )
     else:
         con.execute(f"DELETE FROM {MART_BASE}")
     found = con.execute("SELECT count(*) FROM core.goal_indicator").fetchone()

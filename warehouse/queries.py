@@ -133,4 +133,19 @@ def warehouse_now(con: duckdb.DuckDBPyConnection) -> datetime:
     """The warehouse's clock: versions loaded after this moment are later than it."""
     found = con.execute("SELECT now()").fetchone()
     assert found is not None
-    return found[0]  # type: ignore[no-any-return]
+    return found[0]
+
+
+def plan_loaded(con: duckdb.DuckDBPyConnection, plan_id: str) -> bool:
+    """Whether the plan has been loaded before."""
+    return bool(_frame(con, "plan_loaded", {"plan_id": plan_id}).item())
+
+
+def read_refresh_runs_of_plan(con: duckdb.DuckDBPyConnection, plan_key: str) -> pl.DataFrame:
+    """The plan's succeeded refreshes, newest first (``plan_key``: the plan file's stem)."""
+    return _frame(con, "refresh_runs_of_plan", {"plan_key": plan_key})
+
+
+def read_runs_starting(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """The runs whose id is, or starts with, ``run_id``."""
+    return _frame(con, "run_by_id", {"run_id": run_id})
