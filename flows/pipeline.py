@@ -528,7 +528,7 @@ def load_and_finish(
         summary = queries.read_goal_summary(
             con, plan.plan.id, municipality_id=plan.plan.municipality
         )
-        store.mark_completed(request.run_id)
+        store.mark_completed(request.run_id, batch.loaded_at)
         record_run_end(
             con,
             request.run_id,

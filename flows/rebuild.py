@@ -62,6 +62,7 @@ def replay_run(
     unavailable = unavailable_series(plan.plan, used)
     responses = [row for row in rows if row["kind"] not in NOT_RESPONSES]
     batch = build_batch(run_id, plan, catalogue, unavailable, stage, responses)
+    batch.loaded_at = store.loaded_at(run_id)  # the replay's versions keep the run's time
     return batch, count_rows(observations)
 
 

@@ -15,6 +15,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -122,12 +123,24 @@ class RawStore:
 
         return record
 
-    def mark_completed(self, run_id: str) -> None:
-        """Record that the run finished, so a rebuild may replay it."""
+    def mark_completed(self, run_id: str, loaded_at: datetime | None = None) -> None:
+        """Record that the run finished, so a rebuild may replay it; with the time its
+        load's versions count from, so the replay's history keeps the same times."""
         _check_run_id(run_id)
         with self._lock:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            self._completed_path(run_id).touch()
+            text = loaded_at.isoformat() if loaded_at else ""
+            self._completed_path(run_id).write_text(text, encoding="utf-8")
+
+    def loaded_at(self, run_id: str) -> datetime | None:
+        """When a completed run's load counted its versions from (None: not recorded,
+        a run landed before the history was kept)."""
+        _check_run_id(run_id)
+        try:
+            text = self._completed_path(run_id).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return datetime.fromisoformat(text) if text else None
 
     def completed_run_ids(self) -> list[str]:
         """The runs marked completed, oldest first."""

@@ -17,17 +17,14 @@ from typing import Any
 import pytest
 
 from flows.cli import main
-from tests.test_refresh_flow import (
-    PLAN,
-    SCB_GOAL,
-    SCB_SERIES,
-    fakes,  # noqa: F401 (a fixture)
-    plan_file,  # noqa: F401 (a fixture)
-    query,
-    run,
-)
+from tests import test_refresh_flow
+from tests.test_refresh_flow import PLAN, SCB_GOAL, SCB_SERIES, query, run
 
 pytestmark = pytest.mark.e2e
+
+# The same fake servers (with the TEST DATA) and plan file as tests/test_refresh_flow.py.
+fakes = test_refresh_flow.fakes
+plan_file = test_refresh_flow.plan_file
 
 MARTS = {
     "goal_indicator_status": "plan_id, goal_id, indicator_id, municipality_id, year",

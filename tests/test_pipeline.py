@@ -211,7 +211,7 @@ def test_markdown_summary_reports_requests_rows_warnings_and_latest_goal_status(
     markdown = refresh_markdown(result)
 
     assert "Requests: 7 (data 2, kpi 2, scb_data 3)" in markdown
-    assert "1,000 inserted, 200 updated, 34 unchanged" in markdown
+    assert "1,000 inserted, 200 revised, 34 unchanged, 0 deleted" in markdown
     assert "| tillvaxt | 2024 | uppfyllt | 2 | 0 | 0 | 0 | 1 | 0 |" in markdown
     assert "- N15507: no values for 0115" in markdown
     assert latest_goal_rows(summary)["year"].to_list() == [2024]

@@ -1,7 +1,7 @@
 """Every version of the current tables, written in the load's own transaction.
 
-`core.<table>_history` holds each version with `valid_from` (the load's transaction
-time, DuckDB's now()) and `valid_to` (null while current); sql/marts/as_of/ reads them
+`core.<table>_history` holds each version with `valid_from` (the load's time: the
+batch's ``loaded_at``) and `valid_to` (null while current); sql/marts/as_of/ reads them
 "as known at" a moment. Observations are versioned from the rows the load itself
 wrote (the merge stamps them with the run id), so the cost follows the changes; the
 catalogue and plan tables are small and are compared whole.
@@ -10,6 +10,7 @@ catalogue and plan tables are small and are compared whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
@@ -37,32 +38,35 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def sync_table_history(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
-    """Close the versions of ``table`` that no longer hold, open those that are new.
-
-    Returns (closed, opened). Run inside the load's transaction, after its writes.
+def sync_table_history(con: duckdb.DuckDBPyConnection, table: str, at: datetime) -> tuple[int, int]:
+    """Close the versions of ``table`` that no longer hold, open those that are new, at
+    ``at``. Returns (closed, opened). Run inside the load's transaction, after its writes.
     """
     compared = [c for c in _columns(con, table) if c not in NOT_COMPARED]
     same = " AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in compared)
     closed = con.execute(
         f"""
-        UPDATE {table}_history AS h SET valid_to = now()
+        UPDATE {table}_history AS h SET valid_to = $at
         WHERE h.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same})
-        """
+        """,
+        {"at": at},
     ).fetchone()
     opened = con.execute(
         f"""
         INSERT INTO {table}_history
-        SELECT t.*, now(), NULL FROM {table} AS t
+        SELECT t.*, $at, NULL FROM {table} AS t
         WHERE NOT EXISTS (
             SELECT 1 FROM {table}_history AS h WHERE h.valid_to IS NULL AND {same}
         )
-        """
+        """,
+        {"at": at},
     ).fetchone()
     return (int(closed[0]) if closed else 0, int(opened[0]) if opened else 0)
 
 
-def record_observation_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> ObservationVersions:
+def record_observation_versions(
+    con: duckdb.DuckDBPyConnection, run_id: str, at: datetime
+) -> ObservationVersions:
     """Version the observations this run inserted or changed, then drop its deletions
     from core.observation (they stay in the history, flagged).
 
@@ -70,13 +74,13 @@ def record_observation_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> 
     versions they replace are found through their keys.
     """
     on = " AND ".join(f"h.{c} = o.{c}" for c in OBSERVATION_KEY_SQL)
-    params = {"run_id": run_id}
+    params = {"run_id": run_id, "at": at}
     con.execute(
         f"""
         INSERT INTO core.observation_history
         SELECT
             o.*,
-            now(),
+            $at,
             NULL,
             CASE WHEN o.is_deleted THEN 'deleted' WHEN h.series_id IS NULL THEN 'new'
                 ELSE 'revised' END
@@ -92,16 +96,18 @@ def record_observation_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> 
     )
     con.execute(
         f"""
-        UPDATE core.observation_history AS h SET valid_to = now()
+        UPDATE core.observation_history AS h SET valid_to = $at
         FROM (
             SELECT series_id, municipality_id, year, gender
             FROM core.observation WHERE run_id = $run_id
         ) AS o
-        WHERE h.valid_to IS NULL AND h.valid_from < now() AND {on}
+        WHERE h.valid_to IS NULL AND h.valid_from < $at AND {on}
         """,
         params,
     )
-    con.execute("DELETE FROM core.observation WHERE run_id = $run_id AND is_deleted", params)
+    con.execute(
+        "DELETE FROM core.observation WHERE run_id = $run_id AND is_deleted", {"run_id": run_id}
+    )
     found = con.execute(
         """
         SELECT
@@ -109,7 +115,7 @@ def record_observation_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> 
             count(*) FILTER (WHERE change = 'revised'),
             count(*) FILTER (WHERE change = 'deleted')
         FROM core.observation_history
-        WHERE run_id = $run_id AND valid_from = now()
+        WHERE run_id = $run_id AND valid_from = $at
         """,
         params,
     ).fetchone()

@@ -5,7 +5,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ class RefreshBatch:
     # What was fetched, per source, series and year (FETCH_STATE_SCHEMA): the next
     # refresh asks only for what changed since (core.fetch_state).
     fetch_state: pl.DataFrame | None = None
+    # When the versions it writes count from (core.*_history.valid_from): None is the
+    # load's own time; a rebuild gives the replayed run's, so history and as-of hold.
+    loaded_at: datetime | None = None
 
 
 FETCH_STATE_SCHEMA: dict[str, pl.DataType] = {
@@ -266,7 +269,7 @@ def _load_catalogue(
         counts[table] = _merge(con, table, frame, key, batch.run_id)
         if attribute == "group_members":
             departed = _drop_departed_members(con, frame)
-        sync_table_history(con, table)
+        sync_table_history(con, table, _loaded_at(batch))
     return counts, departed
 
 
@@ -316,7 +319,7 @@ def _load_plan(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> bool:
             )
             con.execute(f"INSERT INTO core.series BY NAME SELECT * FROM {staged}")
     for table in (*(f"core.{name}" for name in PLAN_TABLES), "core.series"):
-        sync_table_history(con, table)
+        sync_table_history(con, table, _loaded_at(batch))
     return True
 
 
@@ -379,7 +382,7 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
         )
     if counts.inserted:
         _check_unique_observations(con, batch.run_id)
-    versions = record_observation_versions(con, batch.run_id)
+    versions = record_observation_versions(con, batch.run_id, _loaded_at(batch))
     return LoadCounts(
         counts.inserted, counts.updated - versions.deleted, counts.unchanged, versions.deleted
     )
@@ -464,6 +467,12 @@ def _record_fetch_state(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
         )
 
 
+def _loaded_at(batch: RefreshBatch) -> datetime:
+    if batch.loaded_at is None:
+        batch.loaded_at = datetime.now(UTC)
+    return batch.loaded_at
+
+
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -482,6 +491,7 @@ def load_refresh(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> LoadCou
     the data stays loaded, the error is raised as MartsStaleError, and the next writable
     open rebuilds the marts.
     """
+    _loaded_at(batch)  # the versions' time, fixed before anything is written
     with transaction(con):
         tables, departed = _load_catalogue(con, batch)
         plan_replaced = _load_plan(con, batch)
