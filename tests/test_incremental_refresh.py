@@ -192,3 +192,41 @@ def test_scb_series_is_fetched_again_only_when_its_table_is_updated(
     assert run(plan, warehouse) == 0
     assert len(scb.requests("POST", "/data")) == 2 * data_calls
     assert query(warehouse, value)[0][0] == pytest.approx(first * 1.1, rel=1e-3)
+
+
+def test_vallentunas_plan_refreshed_again_unchanged_asks_once_per_query_and_table(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """The example plan on the sample-data fakes (GENERATED values): the no-change
+    refresh sends one request per Kolada query and SCB table, writes no observation and
+    keeps the derived series, whose inputs it did not fetch."""
+    from fakes.kolada_server import FakeKolada
+    from fakes.sample_data import sample_kolada
+    from fakes.scb_server import FakeScbServer
+
+    plan = Path(__file__).resolve().parent.parent / "goals" / "vallentuna-2024-2026.yaml"
+    warehouse = tmp_path / "w.duckdb"
+    rows = "SELECT * EXCLUDE (run_id) FROM core.observation ORDER BY ALL"
+    with FakeKolada(**sample_kolada()) as kolada, FakeScbServer() as scb:
+        monkeypatch.setenv("MALBILD_KOLADA_URL", kolada.base_url)
+        monkeypatch.setenv("MALBILD_SCB_URL", scb.base_url)
+        assert run(plan, warehouse) == 0
+        before = query(warehouse, rows)
+        first_queries = {r.path for r in kolada.data_requests()}
+        data_before, scb_before = len(kolada.data_requests()), len(scb.requests())
+        capsys.readouterr()
+
+        assert run(plan, warehouse) == 0
+
+        kolada_data = kolada.data_requests()[data_before:]
+        scb_calls = scb.requests()[scb_before:]
+    assert "inga ändringar" in capsys.readouterr().out
+    assert query(warehouse, rows) == before
+    assert len(kolada_data) == len(first_queries)  # one page each: nothing changed
+    assert {r.path for r in kolada_data} == first_queries
+    assert all("from_date" in r.query for r in kolada_data)
+    assert not [r for r in scb_calls if r.method == "POST"]  # no SCB data call
+    metadata = [r.path for r in scb_calls if r.path.endswith("/metadata")]
+    assert len(metadata) == len(set(metadata)) >= 3  # one per table
+    derived = "SELECT count(*) FROM core.observation WHERE series_id = 'scb:dwellings_per_1000'"
+    assert query(warehouse, derived)[0][0] > 0
