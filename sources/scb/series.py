@@ -9,6 +9,7 @@ variable names needs only a plan entry.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -199,15 +200,22 @@ class ScbSource:
 def series_stamps(
     checked: Sequence[tuple[PlannedSegment, TableRoles, Mapping[str, Any]]],
 ) -> dict[str, str]:
-    """Per series, its tables' ``updated`` stamps as one text (``TAB638=2025-…;…``)."""
+    """Per series, its tables' ``updated`` stamps and a digest of its segments as the plan
+    declares them (``TAB638=2025-…;TAB5557=…#1a2b3c4d``): a new table version or an
+    edited segment (another content code or selection) makes the series fetched again."""
     tables: dict[str, dict[str, str]] = {}
+    segments: dict[str, list[str]] = {}
     for planned, _, metadata in checked:
         stamp = jsonstat2_updated(metadata)
         tables.setdefault(planned.series_id, {})[planned.segment.table] = (
             stamp.isoformat() if stamp else "?"
         )
+        segments.setdefault(planned.series_id, []).append(planned.segment.model_dump_json())
     return {
-        sid: ";".join(f"{t}={u}" for t, u in sorted(found.items())) for sid, found in tables.items()
+        sid: ";".join(f"{t}={u}" for t, u in sorted(found.items()))
+        + "#"
+        + hashlib.sha256("\n".join(segments[sid]).encode()).hexdigest()[:8]
+        for sid, found in tables.items()
     }
 
 
