@@ -54,6 +54,7 @@ MALBILD_COMMAND = ("uv", "run", "malbild")
 DEFAULT_SIZES = (1_000_000, 5_000_000, 14_000_000)
 DEFAULT_FLOOR_KPIS = (100, 400)
 LIFTED_RATE = 1000.0  # Kolada requests per second: no throttle in practice
+KOLADA_RATE_ENV = "MALBILD_KOLADA_RATE"
 # Issue #9's targets.
 RSS_TARGET_MB = 1024.0  # a whole run at 14 M observations
 RSS_TARGET_AT = 14_000_000
@@ -73,7 +74,10 @@ class RealRunSettings:
     years: tuple[int, int] = (2000, 2024)
     pairs: int = 3
     latency_s: float = 0.0
-    kolada_rate: float = LIFTED_RATE
+    # MALBILD_KOLADA_RATE for every run; None leaves it unset: Kolada's default throttle.
+    kolada_rate: float | None = LIFTED_RATE
+    # False: no --years, the plan's own years (and the year before), as a daily run.
+    years_option: bool = True
     prefect_server: bool = True  # False: each run starts Prefect's temporary API
     run_timeout_s: float = 1800.0
     rss_limit_mb: float = 12_288.0  # the harness ends a run whose tree goes above this
@@ -101,6 +105,7 @@ class RealRunSession:
     scb: RunningFake | None = None
     server: PrefectServer | None = None
     log_seen: int = 0
+    scb_seen: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -114,22 +119,36 @@ class RealRunSession:
         env.pop("MALBILD_WAREHOUSE", None)
         env.pop("MALBILD_RAW_DIR", None)
         env["MALBILD_KOLADA_URL"] = self.kolada.base_url
-        env["MALBILD_KOLADA_RATE"] = f"{self.settings.kolada_rate:g}"
+        env.pop(KOLADA_RATE_ENV, None)
+        if self.settings.kolada_rate is not None:
+            env[KOLADA_RATE_ENV] = f"{self.settings.kolada_rate:g}"
         if self.scb is not None:
             env["MALBILD_SCB_URL"] = self.scb.base_url
         if self.server is not None:
             env["PREFECT_API_URL"] = self.server.api_url
         return env
 
+    def new_requests(self) -> dict[str, list[dict[str, Any]]]:
+        """What each fake answered since the last call (of this or ``data_requests``):
+        Kolada's log entries (method, path, query, data) and SCB's (method, path,
+        status, data), in order."""
+        log = self.kolada.log()
+        found = {"kolada": log[self.log_seen :]}
+        self.log_seen = len(log)
+        if self.scb is not None:
+            scb = self.scb.log()
+            found["scb"] = scb[self.scb_seen :]
+            self.scb_seen = len(scb)
+        return found
+
     def data_requests(self) -> list[str]:
         """The Kolada data requests (path and query) since the last call, in order."""
-        log = self.kolada.log()
-        new, self.log_seen = log[self.log_seen :], len(log)
-        return [
-            entry["path"] + "?" + "&".join(f"{k}={v}" for k, v in sorted(entry["query"].items()))
-            for entry in new
-            if entry["data"]
-        ]
+        return [kolada_text(entry) for entry in self.new_requests()["kolada"] if entry["data"]]
+
+
+def kolada_text(entry: dict[str, Any]) -> str:
+    """A Kolada log entry as ``path?query`` (the query's keys sorted)."""
+    return entry["path"] + "?" + "&".join(f"{k}={v}" for k, v in sorted(entry["query"].items()))
 
 
 @contextmanager
@@ -183,12 +202,11 @@ def malbild_run(
         str(plan),
         "--warehouse",
         str(warehouse),
-        "--years",
-        settings.years_arg,
+        *(["--years", settings.years_arg] if settings.years_option else []),
         "--raw-dir",
         str(raw_dir),
     ]
-    session.data_requests()  # what came before is not this run's
+    session.new_requests()  # what came before is not this run's
     since = datetime.now(UTC) - timedelta(milliseconds=100)
     started_at = datetime.now(UTC)
     done = run_process(
@@ -207,7 +225,6 @@ def malbild_run(
         "peak_rss_mb": done.peak_rss_mb,
         "tree_rss_mb": done.tree_rss_mb,
         "tree_hwm_mb": done.tree_hwm_mb,
-        "data_requests": session.data_requests(),
         "progress": [
             [found.group(1), float(found.group(2))]
             for line in done.stderr.splitlines()
@@ -216,6 +233,11 @@ def malbild_run(
         "stderr_tail": "\n".join(done.stderr.strip().splitlines()[-6:]),
         "run_log": _run_log(warehouse),
     }
+    requests = session.new_requests()
+    result["data_requests"] = [kolada_text(entry) for entry in requests["kolada"] if entry["data"]]
+    result["kolada_requests"] = [kolada_text(entry) for entry in requests["kolada"]]
+    if "scb" in requests:
+        result["scb_requests"] = requests["scb"]
     if session.api_url:
         result.update(_flow_figures(session.api_url, since, started_at, done.wall_s))
     return result
@@ -263,13 +285,13 @@ def _run_log(warehouse: Path) -> dict[str, Any] | None:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             row = con.execute(
                 "SELECT status, requests_made, rows_inserted, rows_updated, rows_unchanged, "
-                "error FROM core.run WHERE kind = 'refresh' ORDER BY started_at DESC LIMIT 1"
+                "rows_deleted, error FROM core.run WHERE kind = 'refresh' ORDER BY started_at DESC LIMIT 1"
             ).fetchone()
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     if row is None:
         return None
-    keys = ("status", "requests", "inserted", "updated", "unchanged", "error")
+    keys = ("status", "requests", "inserted", "updated", "unchanged", "deleted", "error")
     return dict(zip(keys, row, strict=True))
 
 
