@@ -4,11 +4,14 @@
 OBSERVATION_SCHEMA: the first kommun KPI ids × the 312 real area ids × 2000–2024 ×
 genders T/K/M, values made up) loaded with `load_refresh` into a new file.
 ``revise``: on (a copy of) that file, a `load_refresh` of only the rows an incremental
-refresh would bring when every ``step``-th row's value was revised.
+refresh would bring when some values were revised: every ``every``-th row (spread
+over the whole table), or every ``every``-th series-year (a KPI's year for all areas).
 
-Both report `load_refresh`'s wall time (the time of its history step apart), the
-tables' rows and storage blocks after a CHECKPOINT, and the file's size. No plan and no
-catalogue are loaded: the marts' rebuild inside `load_refresh` has nothing to build.
+Both report `load_refresh`'s wall time and its statements' by part (the merge, the
+history's, the commits), the tables' rows and storage blocks after a CHECKPOINT, and
+the file's size. No plan and no catalogue are loaded: the marts' rebuild inside
+`load_refresh` has nothing to build. DuckDB as malbild opens it (`open_warehouse`:
+memory_limit 512 MB), 2 threads.
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ def dimensions(scale: int) -> tuple[list[str], list[str]]:
 
 
 def synthetic_observations(
-    scale: int, *, step: int = 1, revision: str | None = None
+    scale: int, *, every: int = 1, unit: int = 1, revision: str | None = None
 ) -> pl.DataFrame:
-    """Rows 0, step, 2·step … of the ``scale`` generated observations, ordered by series,
-    year, area and gender; with ``revision``, each row's value changed (a revision)."""
+    """The ``scale`` generated observations, ordered by series, year, area and gender, or
+    of them every ``every``-th run of ``unit`` rows (unit 1: single rows spread evenly;
+    one series-year: a KPI's year for every area); with ``revision``, each value changed.
+    """
     from transforms.schema import OBSERVATION_SCHEMA
 
     series, areas = dimensions(scale)
@@ -56,26 +61,31 @@ def synthetic_observations(
     y, a, g = rest // per_year, (rest % per_year) // len(GENDERS), rest % len(GENDERS)
     base = ((i * 7919) % 1_000_003).cast(pl.Float64) / 100.0
     tag = revision or "base"
-    frame = (
-        pl.DataFrame({"i": pl.int_range(0, scale, step, dtype=pl.Int64, eager=True)})
-        .with_columns(s=s, y=y, a=a, g=g)
-        .select(
-            source=pl.lit(SOURCE),
-            series_id=pl.lit(pl.Series(series)).gather(pl.col("s")),
-            municipality_id=pl.lit(pl.Series(areas)).gather(pl.col("a")),
-            year=(pl.col("y") + YEARS[0]).cast(pl.Int32),
-            gender=pl.lit(pl.Series(GENDERS)).gather(pl.col("g")),
-            value=base + (0.5 if revision else 0.0),
-            count=pl.lit(None, pl.Int32),
-            status=pl.lit(None, pl.String),
-            is_deleted=pl.lit(False),
-            table_id=pl.lit(None, pl.String),
-            source_updated=pl.lit(None, pl.Datetime("us", "UTC")),
-            # One "page" per series and year, as Kolada's pages come.
-            response_hash=pl.format(f"synthetic-{tag}-{{}}-{{}}", pl.col("s"), pl.col("y")),
-        )
+    rows = pl.DataFrame({"i": pl.int_range(0, scale, dtype=pl.Int64, eager=True)})
+    if every > 1:
+        rows = rows.filter((i // unit) % every == 0)
+    frame = rows.with_columns(s=s, y=y, a=a, g=g).select(
+        source=pl.lit(SOURCE),
+        series_id=pl.lit(pl.Series(series)).gather(pl.col("s")),
+        municipality_id=pl.lit(pl.Series(areas)).gather(pl.col("a")),
+        year=(pl.col("y") + YEARS[0]).cast(pl.Int32),
+        gender=pl.lit(pl.Series(GENDERS)).gather(pl.col("g")),
+        value=base + (0.5 if revision else 0.0),
+        count=pl.lit(None, pl.Int32),
+        status=pl.lit(None, pl.String),
+        is_deleted=pl.lit(False),
+        table_id=pl.lit(None, pl.String),
+        source_updated=pl.lit(None, pl.Datetime("us", "UTC")),
+        # One "page" per series and year, as Kolada's pages come.
+        response_hash=pl.format(f"synthetic-{tag}-{{}}-{{}}", pl.col("s"), pl.col("y")),
     )
     return frame.cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
+
+
+def series_year_rows(scale: int) -> int:
+    """Rows of one series-year (every area and gender)."""
+    _, areas = dimensions(scale)
+    return len(areas) * len(GENDERS)
 
 
 def storage(con: Any, path: Path) -> dict[str, Any]:
@@ -114,30 +124,67 @@ def storage(con: Any, path: Path) -> dict[str, Any]:
     }
 
 
-def _timed_load(con: Any, batch: Any) -> dict[str, Any]:
-    """`load_refresh`, with the time of its history step (record_observation_versions)."""
-    import warehouse.load as load
+# Where a load's time goes: its statements by what they write.
+PARTS = (
+    ("merge", ("MERGE INTO core.observation ", "INSERT INTO core.observation (")),
+    ("key check", ("SELECT count(*) = count(DISTINCT hash(",)),
+    (
+        "history",
+        (
+            "INSERT INTO core.observation_history",
+            "UPDATE core.observation_history",
+            "DELETE FROM core.observation WHERE run_id",
+            "SELECT count(*) FILTER",
+        ),
+    ),
+)
 
-    spent: list[float] = []
-    record = load.record_observation_versions
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
+class _Clock:
+    """A connection that times its statements and commits (the rest passes through)."""
+
+    def __init__(self, con: Any):
+        self._con = con
+        self.seconds: dict[str, float] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def _add(self, part: str, started: float) -> None:
+        self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - started
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        text = " ".join(sql.split())
+        part = next(
+            (name for name, starts in PARTS if any(text.startswith(s) for s in starts)), "other"
+        )
         started = time.perf_counter()
         try:
-            return record(*args, **kwargs)
+            return self._con.execute(sql, *args, **kwargs)
         finally:
-            spent.append(time.perf_counter() - started)
+            self._add(part, started)
 
-    load.record_observation_versions = timed  # type: ignore[assignment]
-    try:
+    def commit(self) -> Any:
         started = time.perf_counter()
-        counts = load.load_refresh(con, batch)
-        seconds = time.perf_counter() - started
-    finally:
-        load.record_observation_versions = record
+        try:
+            return self._con.commit()
+        finally:
+            self._add("commit", started)
+
+
+def _timed_load(con: Any, batch: Any) -> dict[str, Any]:
+    """`load_refresh`'s wall time, and its statements' by part (merge, history, commit …)."""
+    from warehouse.load import load_refresh
+
+    clock = _Clock(con)
+    started = time.perf_counter()
+    counts = load_refresh(clock, batch)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    parts = dict(clock.seconds)
+    parts["other"] = seconds - sum(v for k, v in parts.items() if k != "other")
     return {
         "load_s": seconds,
-        "history_s": sum(spent),
+        "parts": parts,
         "inserted": counts.inserted,
         "updated": counts.updated,
         "unchanged": counts.unchanged,
@@ -175,13 +222,15 @@ def revise(args: dict[str, Any]) -> dict[str, Any]:
     from warehouse.load import RefreshBatch
 
     path = Path(args["warehouse"])
-    step = int(args["step"])
     label = args["label"]
-    frame = synthetic_observations(args["scale"], step=step, revision=label)
+    frame = synthetic_observations(
+        args["scale"], every=int(args["every"]), unit=int(args["unit"]), revision=label
+    )
     with open_warehouse(path) as con:
         con.execute(f"SET threads = {int(args['threads'])}")
         before = storage(con, path)
-        loaded = _timed_load(con, RefreshBatch(run_id=f"synthetic-revision-{label}", observations=frame))
+        batch = RefreshBatch(run_id=f"synthetic-revision-{label}", observations=frame)
+        loaded = _timed_load(con, batch)
         after = storage(con, path)
     return {
         **loaded,

@@ -285,7 +285,8 @@ def _run_log(warehouse: Path) -> dict[str, Any] | None:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             row = con.execute(
                 "SELECT status, requests_made, rows_inserted, rows_updated, rows_unchanged, "
-                "rows_deleted, error FROM core.run WHERE kind = 'refresh' ORDER BY started_at DESC LIMIT 1"
+                "rows_deleted, error FROM core.run WHERE kind = 'refresh' "
+                "ORDER BY started_at DESC LIMIT 1"
             ).fetchone()
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}

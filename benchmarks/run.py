@@ -1,13 +1,16 @@
-"""Run malbild's benchmarks (GitHub issues #4 and #9) and print figure | target | verdict.
+"""Run malbild's benchmarks (GitHub issues #4, #9 and #10): figure | target | verdict.
 
     uv run python -m benchmarks.run                  # sections 1-7, 5 M observations
     uv run python -m benchmarks.run --only 3 --scale 1000000 --latency-ms 50
     uv run python -m benchmarks.run --only 8 --only 9     # real `malbild run`s (long)
+    uv run python -m benchmarks.run --only 10             # history, incremental refresh
 
 Sections: 1 requests, 2 fetch wall time, 3 transform+load throughput vs DuckDB,
 4 peak RSS, 5 mart query speed, 6 against dlt, 7 Prefect's start-up time,
 8 real `malbild run` processes (fresh and no-change, 1/5/14 M observations),
-9 a real run against the raw fetch floor (100 and 400 KPIs).
+9 a real run against the raw fetch floor (100 and 400 KPIs),
+10 history and incremental refresh (no-change runs of the example plan; the history's
+storage growth at 5 M observations).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import platform
 import signal
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.history import HistorySettings, history_figures, measure_history
 from benchmarks.measure import WORK_DIR, run_child
 from benchmarks.real_runs import LIFTED_RATE, RealRunSettings
 from benchmarks.report import Figure, figures_table, notes
@@ -39,11 +44,13 @@ def run(
     work_dir: Path = WORK_DIR,
     kolada_rate: float = LIFTED_RATE,
     real: RealRunSettings | None = None,
+    history: HistorySettings | None = None,
 ) -> list[Figure]:
     """Run the chosen sections; their figures in section order.
 
     ``kolada_rate``: requests per second for both sides of section 6 (sections 8 and 9
-    take theirs from ``real``).
+    take theirs from ``real``; section 10 keeps Kolada's default throttle).
+    ``history``: section 10's settings (its fakes' latency is ``latency_ms``).
     """
     from benchmarks import fetch, load, marts, peer
 
@@ -75,6 +82,9 @@ def run(
         figures.append(prefect_startup_figure(work_dir))
     if sections & {8, 9}:
         figures += real_run_sections(sections, real or RealRunSettings(), work_dir)
+    if 10 in sections:
+        settings = replace(history or HistorySettings(), latency_s=latency)
+        figures += history_figures(measure_history(settings, work_dir))
     return figures
 
 
@@ -129,12 +139,16 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         type=int,
         action="append",
-        choices=range(1, 10),
-        help="run only this section (repeatable); 7 is Prefect's start-up, 8 and 9 real runs",
+        choices=range(1, 11),
+        help="run only this section (repeatable); 7 is Prefect's start-up, 8 and 9 real "
+        "runs, 10 history and incremental refresh",
     )
-    parser.add_argument("--all", action="store_true", help="every section, 8 and 9 included")
+    parser.add_argument("--all", action="store_true", help="every section, 8, 9 and 10 included")
     parser.add_argument(
-        "--latency-ms", type=float, default=50, help="fake servers' latency per request"
+        "--latency-ms",
+        type=float,
+        default=50,
+        help="fake servers' latency per request (sections 1, 2, 6 and 10)",
     )
     parser.add_argument(
         "--scale", type=int, default=5_000_000, help="observations for sections 3-5"
@@ -204,11 +218,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no Prefect server: each run starts Prefect's temporary API (no split)",
     )
+    history = parser.add_argument_group("section 10 (history and incremental refresh)")
+    history.add_argument(
+        "--no-change-runs",
+        type=int,
+        default=HistorySettings.no_change_runs,
+        help="no-change `malbild run`s of the example plan after its fresh run (3)",
+    )
+    history.add_argument(
+        "--history-scale",
+        type=int,
+        default=HistorySettings.scale,
+        help="observations of the history storage warehouse (5000000)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM ends the harness through its `finally`s: fakes, Prefect server and any
     # running `malbild run` are stopped with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sections = set(range(1, 10) if args.all else args.only or range(1, 8))
+    sections = set(range(1, 11) if args.all else args.only or range(1, 8))
     first, _, last = args.years.partition("-")
     real_settings = RealRunSettings(
         sizes=args.real_sizes,
@@ -223,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         warm_up=not args.no_warm_up,
         rss_limit_mb=args.rss_limit_mb,
     )
+    history_settings = HistorySettings(
+        no_change_runs=args.no_change_runs,
+        scale=args.history_scale,
+        prefect_server=not args.temporary_api,
+        warm_up=not args.no_warm_up,
+        run_timeout_s=args.run_timeout_min * 60,
+        rss_limit_mb=args.rss_limit_mb,
+    )
     started = time.perf_counter()
     figures = run(
         sections,
@@ -232,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         kolada_rate=args.kolada_rate,
         real=real_settings,
+        history=history_settings,
     )
     print(
         f"malbild benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
@@ -248,6 +284,14 @@ def main(argv: list[str] | None = None) -> int:
             f"MALBILD_KOLADA_RATE={args.kolada_rate:g}, years {args.years}, "
             f"{args.pairs} pairs, "
             + ("Prefect's temporary API per run" if args.temporary_api else "a Prefect server")
+        )
+    if 10 in sections:
+        print(
+            f"section 10: fake Kolada and SCB latency {args.latency_ms:g} ms, Kolada's default "
+            f"throttle (MALBILD_KOLADA_RATE unset), no --years, {args.no_change_runs} "
+            "no-change runs, "
+            + ("Prefect's temporary API per run" if args.temporary_api else "a Prefect server")
+            + f"; history storage at {args.history_scale:,} SYNTHETIC observations"
         )
     arguments = " ".join(sys.argv[1:] if argv is None else argv)
     print(f"command: uv run python -m benchmarks.run {arguments}".rstrip())

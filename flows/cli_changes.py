@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from flows.cli_lookup import LookupInputError
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -62,6 +64,7 @@ class ChangeReport:
     lines: list[str]
     definitions: list[str]
     rows: dict[str, list[dict[str, Any]]]
+    sample_data: bool = False  # the values are generated (malbild demo), not statistics
 
 
 def read_change_report(warehouse: Path, plan_path: Path, since_text: str | None) -> ChangeReport:
@@ -92,7 +95,15 @@ def read_change_report(warehouse: Path, plan_path: Path, since_text: str | None)
             "goals": changes.goals.to_dicts(),
             "definitions": definitions.to_dicts(),
         },
+        sample_data=_sample(changes.indicators),
     )
+
+
+def _sample(indicators: pl.DataFrame) -> bool:
+    """Whether the changed rows are of generated sample values (malbild demo)."""
+    from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
+
+    return "source" in indicators.columns and ATTRIBUTION[SAMPLE_SOURCE] in indicators["source"]
 
 
 def show_change_report(report: ChangeReport) -> None:
@@ -100,8 +111,11 @@ def show_change_report(report: ChangeReport) -> None:
     from rich.text import Text
 
     from flows.cli_render import local_time, out_console
+    from flows.report import SAMPLE_LABEL
 
     console = out_console()
+    if report.sample_data:
+        console.print(Text(SAMPLE_LABEL, style="bold black on yellow"), soft_wrap=True)
     if report.since is None:
         console.print(
             Text(
@@ -133,6 +147,7 @@ def change_json(report: ChangeReport) -> dict[str, Any]:
         "municipality_id": report.municipality_id,
         "since": report.since.at if report.since else None,
         "since_described": report.since.described if report.since else None,
+        "sample_data": report.sample_data,
         "lines": report.lines,
         "definition_warnings": report.definitions,
         **report.rows,

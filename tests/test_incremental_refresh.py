@@ -230,3 +230,9 @@ def test_vallentunas_plan_refreshed_again_unchanged_asks_once_per_query_and_tabl
     assert len(metadata) == len(set(metadata)) >= 3  # one per table
     derived = "SELECT count(*) FROM core.observation WHERE series_id = 'scb:dwellings_per_1000'"
     assert query(warehouse, derived)[0][0] > 0
+    # Everything is new since 2000, and said to be generated sample values.
+    since = ["changes", "--plan", str(plan), "--warehouse", str(warehouse), "--since", "2000-01-01"]
+    assert main(since) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SAMPLE DATA") and " nytt " in out
+    assert " färg – → grå" not in out  # a year without a value on either side is no change

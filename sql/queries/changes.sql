@@ -8,7 +8,7 @@ WITH was AS (
 ),
 
 now_ AS (
-    SELECT goal_id, indicator_id, year, value, rank, colour_label, target_result
+    SELECT goal_id, indicator_id, year, value, rank, colour_label, target_result, source
     FROM mart.goal_indicator_status
     WHERE plan_id = $plan_id AND municipality_id = $municipality_id
 )
@@ -30,11 +30,15 @@ SELECT
     was.colour_label AS old_colour,
     now_.colour_label AS new_colour,
     was.target_result AS old_target,
-    now_.target_result AS new_target
+    now_.target_result AS new_target,
+    now_.source
 FROM was
 FULL JOIN now_ USING (goal_id, indicator_id, year)
 LEFT JOIN core.goal_indicator AS gi USING (goal_id, indicator_id)
 WHERE gi.plan_id = $plan_id
+    -- A row that is new (or gone) without a value is no change: nothing was published.
+    AND NOT (was.colour_label IS NULL AND now_.value IS NULL)
+    AND NOT (now_.colour_label IS NULL AND was.value IS NULL)
     AND (
         was.value IS DISTINCT FROM now_.value
         OR was.rank IS DISTINCT FROM now_.rank
