@@ -257,3 +257,53 @@ def test_a_plan_with_a_change_in_percent_always_fetches_the_year_before(tmp_path
     request = pipeline.RefreshRequest(tmp_path / "p.yaml", tmp_path / "w.duckdb", tmp_path / "r")
 
     assert preflight.years_to_fetch(request, plan_input().plan)[0] == 2023
+
+
+def test_the_artifact_lists_what_the_run_changed_or_says_nothing_did():
+    changes = pipeline.Changes(
+        pl.DataFrame(
+            {
+                "goal_id": ["kvalitet"],
+                "indicator_id": ["N15507"],
+                "series_id": ["N15507"],
+                "year": [2024],
+                "change": ["reviderat"],
+                "old_value": [231.3],
+                "new_value": [229.8],
+                "old_rank": [80],
+                "new_rank": [70],
+                "old_colour": ["gul"],
+                "new_colour": ["grön"],
+                "old_target": ["uppfyllt"],
+                "new_target": ["uppfyllt"],
+            }
+        ),
+        pl.DataFrame(
+            {
+                "goal_id": ["kvalitet"],
+                "year": [2024],
+                "old_status": ["delvis uppfyllt"],
+                "new_status": ["uppfyllt"],
+            }  # fmt: skip
+        ),
+    )
+    base = {
+        "run_id": "run-2",
+        "plan_id": "testplan",
+        "years": (2023, 2025),
+        "requests_made": 3,
+        "requests_by_kind": {"data": 1},
+        "observations": 1,
+        "warnings": [],
+        "summary": pl.DataFrame(),
+    }
+    changed = refresh_markdown(
+        pipeline.RefreshResult(**base, counts=LoadCounts(0, 1, 0), changes=changes)
+    )
+    unchanged = refresh_markdown(pipeline.RefreshResult(**base, counts=LoadCounts(0, 0, 5)))
+
+    assert "- N15507 2024 reviderat 231,3 → 229,8; rang 80 → 70; färg gul → grön" in changed
+    assert "- mål kvalitet 2024: delvis uppfyllt → uppfyllt" in changed
+    assert "inga ändringar" not in changed
+    assert "5 unchanged, 0 deleted — inga ändringar" in unchanged
+    assert "Ändringar" not in unchanged
