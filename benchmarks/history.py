@@ -297,7 +297,7 @@ def no_change_figures(result: dict[str, Any]) -> list[Figure]:
             f"< {BEYOND_PREFECT_TARGET_S:g} s",
             (max(beyond) < BEYOND_PREFECT_TARGET_S) if beyond else False,
             f'process wall − the "Prefect startat" seconds, {every}'
-            f"[{_join(beyond, '.1f')}] s; verdict on the slowest",
+            f"[{_join(beyond, '.1f')}] s; verdict on the slowest. Medians: {_phases(done)}",
         ),
         Figure(
             "10",
@@ -324,6 +324,34 @@ def no_change_figures(result: dict[str, Any]) -> list[Figure]:
         )
     )
     return figures
+
+
+def _phases(runs: Sequence[dict[str, Any]]) -> str:
+    """Where a run's wall time goes, from its progress lines and the Prefect API."""
+    found: dict[str, list[float | None]] = {
+        key: [] for key in ("start", "preflight", "prefect", "flow", "after")
+    }
+    for run in runs:
+        preflight = next(
+            (float(s) for text, s in run.get("progress", []) if text.startswith("Förkontroll")),
+            None,
+        )
+        prefect, before, flow = prefect_startup_s(run), run.get("before_flow_s"), run.get("flow_s")
+        start = after = None
+        if preflight is not None and prefect is not None and before is not None:
+            start = before - preflight - prefect
+        if before is not None and flow is not None:
+            after = run["wall_s"] - before - flow
+        for key, value in zip(found, (start, preflight, prefect, flow, after), strict=True):
+            found[key].append(value)
+    medians = {key: _median(values) for key, values in found.items()}
+    return (
+        f"the process's start to the preflight (uv, imports, the run log) "
+        f"{_s(medians['start'])}, the preflight (plan, probes, Kolada's catalogue) "
+        f"{_s(medians['preflight'])}, Prefect's start-up {_s(medians['prefect'])}, the flow "
+        f"{_s(medians['flow'])}, after the flow (summary, Prefect's shutdown, exit) "
+        f"{_s(medians['after'])}"
+    )
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -431,7 +459,8 @@ def growth_figures(result: dict[str, Any]) -> list[Figure]:
             f"areas × 2000–2024 × T/K/M, first {scale:,} rows; no plan: the marts have "
             f"nothing to build); by part: {_parts(build['parts'])} s; then "
             f"{history['rows']:,} history rows in {_mb(history['bytes'])} (core.observation "
-            f"{_mb(current['bytes'])}), file {_mb(build['file_bytes'])} after CHECKPOINT; "
+            f"{_mb(current['bytes'])}), file {_mb(build['file_bytes'])} after CHECKPOINT "
+            f"({_mb(build['used_bytes'])} used); "
             f"peak RSS {build['peak_rss_mb']:.0f} MB",
         )
     ]
@@ -461,7 +490,9 @@ def growth_figures(result: dict[str, Any]) -> list[Figure]:
                 f"{_parts(found['parts'])} s; history {was['rows']:,} → {now['rows']:,} rows, "
                 f"{_mb(was['bytes'])} → {_mb(now['bytes'])}; file "
                 f"{_mb(before['file_bytes'])} → {_mb(after['file_bytes'])} after CHECKPOINT "
-                f"({after['checkpoint_s']:.1f} s, not in the load's time); peak RSS "
+                f"({after['checkpoint_s']:.1f} s, not in the load's time; used blocks "
+                f"{_mb(before['used_bytes'])} → {_mb(after['used_bytes'])}, free "
+                f"{_mb(after['free_bytes'])}); peak RSS "
                 f"{found['peak_rss_mb']:.0f} MB",
             )
         )

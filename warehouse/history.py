@@ -94,20 +94,6 @@ def record_observation_versions(
         """,
         params,
     )
-    con.execute(
-        f"""
-        UPDATE core.observation_history AS h SET valid_to = $at
-        FROM (
-            SELECT series_id, municipality_id, year, gender
-            FROM core.observation WHERE run_id = $run_id
-        ) AS o
-        WHERE h.valid_to IS NULL AND h.valid_from < $at AND {on}
-        """,
-        params,
-    )
-    con.execute(
-        "DELETE FROM core.observation WHERE run_id = $run_id AND is_deleted", {"run_id": run_id}
-    )
     found = con.execute(
         """
         SELECT
@@ -119,4 +105,25 @@ def record_observation_versions(
         """,
         params,
     ).fetchone()
-    return ObservationVersions(*(int(n) for n in found)) if found else ObservationVersions()
+    versions = ObservationVersions(*(int(n) for n in found)) if found else ObservationVersions()
+    if versions.revised or versions.deleted:
+        # Close the versions replaced: found through the keys of this load's revisions
+        # and deletions only (a first load of millions of rows has none to close).
+        con.execute(
+            f"""
+            UPDATE core.observation_history AS h SET valid_to = $at
+            FROM (
+                SELECT series_id, municipality_id, year, gender
+                FROM core.observation_history
+                WHERE run_id = $run_id AND valid_from = $at AND change <> 'new'
+            ) AS o
+            WHERE h.valid_to IS NULL AND h.valid_from < $at AND {on}
+            """,
+            params,
+        )
+    if versions.deleted:
+        con.execute(
+            "DELETE FROM core.observation WHERE run_id = $run_id AND is_deleted",
+            {"run_id": run_id},
+        )
+    return versions
