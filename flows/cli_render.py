@@ -24,6 +24,8 @@ STATUS_STYLES = {
     "failed": "bold red",
     "refused": "yellow",
     "running": "cyan",
+    "interrupted": "yellow",
+    "abandoned": "red",
 }
 GOAL_STATUS_STYLES = {
     "uppfyllt": "green",

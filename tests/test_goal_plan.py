@@ -250,6 +250,46 @@ def test_unknown_colour_is_rejected():
     assert message.endswith("(N15507): target.colour 'red' is not one of green, yellow")
 
 
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN"])
+def test_infinite_or_nan_target_value_is_rejected_naming_indicator_and_key(value):
+    message = error_of(plan_text(f"{{kpi: N15507, direction: higher, target: {{value: {value}}}}}"))
+
+    assert message.startswith("goals/test.yaml: goal 'mal', indicator 1 (N15507): target.value ")
+    assert message.endswith("input should be a finite number")
+
+
+@pytest.mark.parametrize("value", ["true", "'5'"])
+def test_target_value_that_is_not_a_number_is_rejected(value):
+    message = error_of(plan_text(f"{{kpi: N15507, direction: higher, target: {{value: {value}}}}}"))
+
+    assert message.startswith("goals/test.yaml: goal 'mal', indicator 1 (N15507): target.value ")
+
+
+@pytest.mark.parametrize("rank", ["0", "-3", "2.5", "2.0", ".inf", ".nan", "true", "'3'"])
+def test_rank_target_that_is_not_a_positive_integer_is_rejected(rank):
+    message = error_of(plan_text(f"{{kpi: N07540, direction: lower, target: {{rank: {rank}}}}}"))
+
+    assert message.startswith("goals/test.yaml: goal 'mal', indicator 1 (N07540): target.rank ")
+
+
+def test_lone_surrogate_escape_is_rejected_with_line_and_a_printable_message():
+    text = plan_text().replace("title: Mål", 'title: "M\\ud800l"')
+
+    message = error_of(text)
+
+    assert message == (
+        "goals/test.yaml: not valid YAML: line 11, column 12: "
+        "'\\ud800' is a lone surrogate, not a character (UTF-8 cannot hold it)"
+    )
+    message.encode("utf-8")  # the CLI prints it
+
+
+def test_lone_surrogate_in_a_key_is_rejected():
+    text = plan_text().replace("title: Mål", 'title: Mål\n    "\\udfff": x')
+
+    assert "'\\udfff' is a lone surrogate" in error_of(text)
+
+
 def test_unquoted_operator_gets_a_yaml_error_with_line_and_hint():
     message = error_of(plan_text("{kpi: N00097, direction: none, target: {value: 0, op: >=}}"))
 
@@ -494,6 +534,28 @@ def test_status_partly_share_above_met_share_is_rejected():
 def test_status_min_coverage_of_zero_is_rejected():
     assert error_of(plan_text(extra="status: {min_coverage: 0}\n")) == (
         "goals/test.yaml: status: min_coverage 0: input should be greater than 0"
+    )
+
+
+@pytest.mark.parametrize("key", ["met_share", "partly_share", "min_coverage"])
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_status_share_that_is_nan_or_infinite_is_rejected(key, value):
+    message = error_of(plan_text(extra=f"status: {{{key}: {value}}}\n"))
+
+    assert message.startswith(f"goals/test.yaml: status: {key} ")
+    assert message.endswith("input should be a finite number")
+
+
+def test_file_that_is_not_utf8_is_a_goal_plan_error_naming_the_byte(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(plan_text().encode("latin-1"))  # "Mål" as one byte, 0xe5
+
+    with pytest.raises(GoalPlanError) as raised:
+        load_goal_plan(path)
+
+    offset = plan_text().index("å")
+    assert str(raised.value) == (
+        f"{path}: not UTF-8 at byte {offset} (line 11): save the file as UTF-8"
     )
 
 

@@ -1,6 +1,8 @@
 """The run log, core.run: each write in its own transaction, so failed runs are kept too."""
 
 import json
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,13 +19,79 @@ def record_run_start(
     plan_id: str | None,
     parameters: Mapping[str, Any] | None,
 ) -> None:
-    """Record a run as running (its own transaction, so it survives a failed load)."""
+    """Record a run as running (its own transaction, so it survives a failed load), with
+    its host and process; first mark the runs whose process is gone as abandoned."""
+    mark_abandoned_runs(con)
+    plain = json.loads(json.dumps(parameters or {}, default=str))
+    text = json.dumps(_safe(plain), ensure_ascii=False)
     with transaction(con):
         con.execute(
-            "INSERT INTO core.run (run_id, kind, plan_id, status, parameters)"
-            " VALUES (?, ?, ?, 'running', ?)",
-            [run_id, kind, plan_id, json.dumps(parameters or {}, ensure_ascii=False, default=str)],
+            "INSERT INTO core.run (run_id, kind, plan_id, status, parameters, host, pid)"
+            " VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            [run_id, kind, plan_id, text, socket.gethostname(), os.getpid()],
         )
+
+
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Mark 'running' runs of this host whose process is gone as abandoned; their ids.
+
+    A run of another host, or of a process that still runs here, is left alone (it may
+    be fetching while this one starts: the warehouse is not held then).
+    """
+    host = socket.gethostname()
+    rows = con.execute(
+        "SELECT run_id, host, pid FROM core.run WHERE status = 'running'"
+    ).fetchall()
+    gone = [
+        (run_id, pid)
+        for run_id, run_host, pid in rows
+        if (run_host == host and pid is not None and not _alive(pid))
+        or (run_host is None and pid is None)  # logged before runs named their process
+    ]
+    if not gone:
+        return []
+    with transaction(con):
+        for run_id, pid in gone:
+            reason = (
+                f"abandoned: process {pid} on {host} ended without recording how the run"
+                " ended (killed, or the machine stopped)"
+                if pid is not None
+                else "abandoned: still 'running' when the run log learnt to name processes"
+            )
+            con.execute(
+                "UPDATE core.run SET status = 'abandoned', ended_at = now(), error = ?"
+                " WHERE run_id = ? AND status = 'running'",
+                [reason, run_id],
+            )
+    return [run_id for run_id, _ in gone]
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    return True
+
+
+def _safe(value: Any) -> Any:
+    """Every text in a JSON-like value made safe (``safe_text``)."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list):
+        return [_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {safe_text(str(key)): _safe(item) for key, item in value.items()}
+    return value
+
+
+def safe_text(text: str) -> str:
+    """Text DuckDB can store: lone surrogates (from a bad file name or plan) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def record_run_end(
@@ -53,8 +121,8 @@ def record_run_end(
                 counts.updated if counts else None,
                 counts.unchanged if counts else None,
                 counts.deleted if counts else None,
-                list(warnings),
-                error,
+                [safe_text(warning) for warning in warnings],
+                safe_text(error) if error is not None else None,
                 run_id,
             ],
         ).fetchone()

@@ -1,7 +1,12 @@
-"""Blocks of work on a connection: one transaction, or writes in no particular order."""
+"""Blocks of work on a connection: one transaction, or writes in no particular order.
+
+Both keep the first error: a failed write can leave DuckDB's transaction aborted (a full
+disk, a constraint) or already ended, and the clean-up that follows (a SET, a ROLLBACK)
+then fails too; that second error must not hide the first.
+"""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -13,7 +18,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        con.rollback()
+        # DuckDB may have ended the transaction itself: nothing is left to roll back.
+        with suppress(duckdb.Error):
+            con.rollback()
         raise
     con.commit()
 
@@ -28,7 +35,17 @@ def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     preserved = bool(row[0]) if row else True
     con.execute("SET preserve_insertion_order = false")
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
-        con.execute(f"SET preserve_insertion_order = {str(preserved).lower()}")
+        restore = f"SET preserve_insertion_order = {str(preserved).lower()}"
+        if failed:
+            # In an aborted transaction the SET fails too; the block's error is the one.
+            with suppress(duckdb.Error):
+                con.execute(restore)
+        else:
+            con.execute(restore)

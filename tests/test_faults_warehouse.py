@@ -1,0 +1,81 @@
+"""Faults in the warehouse layer (issue #11): the first error is the one reported, runs
+left 'running' by a killed process are marked, error texts are stored safely."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse.transaction import transaction, unordered
+
+
+def test_the_first_error_is_reported_not_the_clean_up_after_it(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            with transaction(con), unordered(con):
+                con.execute("INSERT INTO t VALUES (1)")
+                con.execute("INSERT INTO t VALUES (NULL)")
+        assert con.sql("SELECT count(*) FROM t").fetchone() == (0,)
+        con.execute("INSERT INTO t VALUES (2)")  # the connection is usable again
+        assert con.sql("SELECT x FROM t").fetchall() == [(2,)]
+
+
+def test_a_transaction_duckdb_ended_itself_reports_the_cause(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        with pytest.raises(RuntimeError, match="the cause"):
+            with transaction(con):
+                con.rollback()  # DuckDB ended it (as after some fatal errors)
+                raise RuntimeError("the cause")
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def test_a_run_whose_process_died_is_marked_abandoned_by_the_next(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from warehouse.connection import open_warehouse
+    from warehouse.run_log import record_run_start
+
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        host = socket.gethostname()
+        for run_id, run_host, pid in (
+            ("killed", host, dead_pid()),
+            ("alive-here", host, os.getppid()),
+            ("elsewhere", "another-host", dead_pid()),
+        ):
+            con.execute(
+                "INSERT INTO core.run (run_id, kind, status, host, pid)"
+                " VALUES (?, 'refresh', 'running', ?, ?)",
+                [run_id, run_host, pid],
+            )
+        record_run_start(con, "next", "refresh", "p", {})
+        rows = dict(con.sql("SELECT run_id, status FROM core.run ORDER BY run_id").fetchall())
+        error = con.sql("SELECT error FROM core.run WHERE run_id = 'killed'").fetchone()
+    assert rows == {
+        "killed": "abandoned",
+        "alive-here": "running",
+        "elsewhere": "running",
+        "next": "running",
+    }
+    assert error and "ended without recording how the run ended" in error[0]
+
+
+def test_an_error_text_with_a_lone_surrogate_is_stored(tmp_path: Path) -> None:
+    from warehouse.connection import open_warehouse
+    from warehouse.run_log import record_run_end, record_run_start
+
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        record_run_start(con, "run", "refresh", "p", {"plan": "pl\udce5n.yaml"})
+        record_run_end(con, "run", "failed", error="bad name pl\udce5n", warnings=["\ud800"])
+        row = con.sql("SELECT status, error, warnings FROM core.run").fetchone()
+    assert row == ("failed", "bad name pl\\udce5n", ["\\ud800"])
