@@ -393,18 +393,19 @@ def _every(fraction: float) -> int:
 
 def measure_growth(settings: HistorySettings, work_dir: Path = WORK_DIR) -> dict[str, Any]:
     """The first load of ``scale`` observations, then each revision on a copy of it."""
-    from benchmarks.history_child import series_year_rows
+    from benchmarks.history_child import dimensions, series_year_rows
 
     folder = work_dir / "history"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     base = folder / f"history-{settings.scale}.duckdb"
     child = "benchmarks.history_child"
-    common = {"scale": settings.scale, "threads": THREADS}
+    series, areas = dimensions(settings.scale)
+    common = {"scale": settings.scale, "threads": THREADS, "series": series, "areas": areas}
     build = run_child(
         child, {**common, "workload": "build", "warehouse": str(base)}, threads=THREADS
     )
-    unit = {"spread": 1, "series-years": series_year_rows(settings.scale)}
+    unit = {"spread": 1, "series-years": series_year_rows(areas)}
     revisions = []
     try:
         for fraction in settings.revisions:

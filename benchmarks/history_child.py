@@ -45,7 +45,12 @@ def dimensions(scale: int) -> tuple[list[str], list[str]]:
 
 
 def synthetic_observations(
-    scale: int, *, every: int = 1, unit: int = 1, revision: str | None = None
+    dims: tuple[list[str], list[str]],
+    scale: int,
+    *,
+    every: int = 1,
+    unit: int = 1,
+    revision: str | None = None,
 ) -> pl.DataFrame:
     """The ``scale`` generated observations, ordered by series, year, area and gender, or
     of them every ``every``-th run of ``unit`` rows (unit 1: single rows spread evenly;
@@ -53,7 +58,7 @@ def synthetic_observations(
     """
     from transforms.schema import OBSERVATION_SCHEMA
 
-    series, areas = dimensions(scale)
+    series, areas = dims
     per_year = len(areas) * len(GENDERS)
     per_series = per_year * len(YEARS)
     i = pl.col("i")
@@ -82,9 +87,8 @@ def synthetic_observations(
     return frame.cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
 
 
-def series_year_rows(scale: int) -> int:
+def series_year_rows(areas: list[str]) -> int:
     """Rows of one series-year (every area and gender)."""
-    _, areas = dimensions(scale)
     return len(areas) * len(GENDERS)
 
 
@@ -202,10 +206,10 @@ def build(args: dict[str, Any]) -> dict[str, Any]:
     from warehouse.load import RefreshBatch
 
     path = Path(args["warehouse"])
+    series, areas = args["series"], args["areas"]
     started = time.perf_counter()
-    frame = synthetic_observations(args["scale"])
+    frame = synthetic_observations((series, areas), args["scale"])
     generate_s = time.perf_counter() - started
-    series, areas = dimensions(args["scale"])
     with open_warehouse(path) as con:
         con.execute(f"SET threads = {int(args['threads'])}")
         loaded = _timed_load(con, RefreshBatch(run_id="synthetic-first", observations=frame))
@@ -229,7 +233,11 @@ def revise(args: dict[str, Any]) -> dict[str, Any]:
     path = Path(args["warehouse"])
     label = args["label"]
     frame = synthetic_observations(
-        args["scale"], every=int(args["every"]), unit=int(args["unit"]), revision=label
+        (args["series"], args["areas"]),
+        args["scale"],
+        every=int(args["every"]),
+        unit=int(args["unit"]),
+        revision=label,
     )
     with open_warehouse(path) as con:
         con.execute(f"SET threads = {int(args['threads'])}")

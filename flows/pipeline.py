@@ -44,7 +44,7 @@ from warehouse.load import (
     RefreshBatch,
     load_refresh,
 )
-from warehouse.run_log import record_run_end, record_run_start
+from warehouse.run_log import record_run_end, record_run_settled, record_run_start
 
 log = logging.getLogger("malbild")
 
@@ -469,12 +469,29 @@ def requests_by_kind(responses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def begin_run(request: RefreshRequest) -> None:
     """Record the refresh as started (a locked warehouse stops it here, before any fetch).
 
-    This first open of the run also brings an old warehouse up to date.
+    This first open of the run also brings an old warehouse up to date, and settles the
+    runs a killed process left half-marked in the landing (``settle_loading``).
     """
     with open_warehouse(request.warehouse_path) as con:
+        settle_loading(con, RawStore(request.raw_dir), request.run_id)
         record_run_start(
             con, request.run_id, "refresh", request.plan_path.stem, request.parameters()
         )
+
+
+def settle_loading(con: duckdb.DuckDBPyConnection, store: RawStore, by: str) -> list[str]:
+    """Make the landing and the run log agree about runs whose process died while
+    loading: a load that committed is marked completed (a rebuild replays it) and its run
+    succeeded; one that did not is no run to replay. Returns the runs settled as loaded."""
+    loaded = []
+    for run_id in store.loading_run_ids():
+        if queries.run_committed(con, run_id):
+            store.mark_completed(run_id, store.loaded_at(run_id))
+            record_run_settled(con, run_id, by)
+            loaded.append(run_id)
+        else:
+            store.unmark_loading(run_id)
+    return loaded
 
 
 def end_run_failed(
@@ -512,7 +529,13 @@ def load_and_finish(
     with open_warehouse(request.warehouse_path) as con:
         before = queries.warehouse_now(con)
         followed_before = queries.plan_loaded(con, plan.plan.id)
-        counts, load_warnings = load_batch(con, batch)
+        batch.loaded_at = batch.loaded_at or datetime.now(UTC)
+        store.mark_loading(request.run_id, batch.loaded_at)
+        try:
+            counts, load_warnings = load_batch(con, batch)
+        except BaseException:
+            store.unmark_loading(request.run_id)
+            raise
         warnings += load_warnings
         changes = Changes()
         if followed_before:

@@ -30,7 +30,13 @@ from sources.http import FetchError, Response, probe
 from sources.kolada.series import catalogue_endpoint, catalogue_from_answers, fetch_catalogue
 from sources.landing import RawStore
 from transforms.catalogue import EMPTY_CATALOGUE, Catalogue
-from transforms.goal_plan import GoalPlan, GoalPlanError, parse_goal_plan, validate_goal_plan
+from transforms.goal_plan import (
+    GoalPlan,
+    GoalPlanError,
+    decode_plan_text,
+    parse_goal_plan,
+    validate_goal_plan,
+)
 from warehouse import queries
 from warehouse.connection import open_warehouse
 
@@ -43,12 +49,13 @@ log = logging.getLogger("malbild")
 def read_plan(path: Path) -> PlanInput:
     """Read and parse a goal plan file; InputError names the file when it cannot."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the goal plan ({exc.strerror})") from exc
     with bad_input():
+        text = decode_plan_text(data, str(path))
         plan = parse_goal_plan(text, str(path))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     return PlanInput(plan=plan, text=text, source_file=str(path), content_hash=digest)
 
 
@@ -73,9 +80,9 @@ def read_landed_plan(store: RawStore, run_id: str, rows: Iterable[Mapping[str, A
     """The goal plan a landed run was made with."""
     for row in rows:
         if row["kind"] == PLAN_KIND:
-            text = store.read_body(row["content_hash"]).decode("utf-8")
             source = str(row["url"]).removeprefix("file://")
             try:
+                text = decode_plan_text(store.read_body(row["content_hash"]), source)
                 parsed = parse_goal_plan(text, source)
             except GoalPlanError as exc:
                 raise InputError(

@@ -72,7 +72,9 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
     Each replayed load keeps its original run id, so provenance survives the rebuild.
     """
     store = RawStore(raw_dir)
-    run_ids = store.completed_run_ids()
+    # Runs whose load began but was never marked completed (a process killed after the
+    # commit) are replayed too: their answers are all landed.
+    run_ids = store.replayable_run_ids()
     if not run_ids:
         raise InputError(f"{raw_dir}: no completed runs to rebuild from")
     rebuild_id = new_run_id()

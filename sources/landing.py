@@ -123,24 +123,58 @@ class RawStore:
 
         return record
 
+    def mark_loading(self, run_id: str, loaded_at: datetime | None = None) -> None:
+        """Record that the run's answers are all landed and its load begins.
+
+        A process killed between the load's commit and ``mark_completed`` leaves this
+        mark: the next run settles it against the warehouse (``settle_loading``), and a
+        rebuild replays such a run too, so committed data is never left out.
+        """
+        self._mark(self._loading_path(run_id), loaded_at)
+
     def mark_completed(self, run_id: str, loaded_at: datetime | None = None) -> None:
-        """Record that the run finished, so a rebuild may replay it; with the time its
+        """Record that the run's load committed, so a rebuild replays it; with the time its
         load's versions count from, so the replay's history keeps the same times."""
+        self._mark(self._completed_path(run_id), loaded_at)
+        self._loading_path(run_id).unlink(missing_ok=True)
+
+    def unmark_loading(self, run_id: str) -> None:
+        """The run's load did not commit: it is no run to replay."""
         _check_run_id(run_id)
+        self._loading_path(run_id).unlink(missing_ok=True)
+
+    def loading_run_ids(self) -> list[str]:
+        """Runs whose load began but was not marked completed (a killed process)."""
+        return [run_id for run_id in self.run_ids() if self._loading_path(run_id).exists()]
+
+    def _mark(self, path: Path, loaded_at: datetime | None) -> None:
+        _check_run_id(path.stem)
         with self._lock:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             text = loaded_at.isoformat() if loaded_at else ""
-            self._completed_path(run_id).write_text(text, encoding="utf-8")
+            temp = path.with_suffix(path.suffix + ".tmp")
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, path)
 
     def loaded_at(self, run_id: str) -> datetime | None:
         """When a completed run's load counted its versions from (None: not recorded,
         a run landed before the history was kept)."""
         _check_run_id(run_id)
-        try:
-            text = self._completed_path(run_id).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return datetime.fromisoformat(text) if text else None
+        for path in (self._completed_path(run_id), self._loading_path(run_id)):
+            try:
+                text = path.read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                continue
+            return datetime.fromisoformat(text) if text else None
+        return None
+
+    def replayable_run_ids(self) -> list[str]:
+        """Runs a rebuild replays, oldest first: completed, or killed while loading."""
+        return [
+            run_id
+            for run_id in self.run_ids()
+            if self._completed_path(run_id).exists() or self._loading_path(run_id).exists()
+        ]
 
     def completed_run_ids(self) -> list[str]:
         """The runs marked completed, oldest first."""
@@ -205,6 +239,9 @@ class RawStore:
 
     def _completed_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.completed"
+
+    def _loading_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.loading"
 
 
 def split_label(label: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:

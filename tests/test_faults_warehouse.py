@@ -12,21 +12,20 @@ from warehouse.transaction import transaction, unordered
 def test_the_first_error_is_reported_not_the_clean_up_after_it(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         con.execute("CREATE TABLE t (x INTEGER NOT NULL)")
-        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
-            with transaction(con), unordered(con):
-                con.execute("INSERT INTO t VALUES (1)")
-                con.execute("INSERT INTO t VALUES (NULL)")
+        refused = pytest.raises(duckdb.ConstraintException, match="NOT NULL")
+        with refused, transaction(con), unordered(con):
+            con.execute("INSERT INTO t VALUES (1)")
+            con.execute("INSERT INTO t VALUES (NULL)")
         assert con.sql("SELECT count(*) FROM t").fetchone() == (0,)
         con.execute("INSERT INTO t VALUES (2)")  # the connection is usable again
         assert con.sql("SELECT x FROM t").fetchall() == [(2,)]
 
 
 def test_a_transaction_duckdb_ended_itself_reports_the_cause(tmp_path: Path) -> None:
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        with pytest.raises(RuntimeError, match="the cause"):
-            with transaction(con):
-                con.rollback()  # DuckDB ended it (as after some fatal errors)
-                raise RuntimeError("the cause")
+    cause = pytest.raises(RuntimeError, match="the cause")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con, cause, transaction(con):
+        con.rollback()  # DuckDB ended it (as after some fatal errors)
+        raise RuntimeError("the cause")
 
 
 def dead_pid() -> int:
@@ -79,3 +78,44 @@ def test_an_error_text_with_a_lone_surrogate_is_stored(tmp_path: Path) -> None:
         record_run_end(con, "run", "failed", error="bad name pl\udce5n", warnings=["\ud800"])
         row = con.sql("SELECT status, error, warnings FROM core.run").fetchone()
     assert row == ("failed", "bad name pl\\udce5n", ["\\ud800"])
+
+
+def land_run(store, run_id: str) -> dict:  # type: ignore[no-untyped-def]
+    """One landed answer of a run; its manifest line."""
+    from datetime import UTC, datetime
+
+    from sources.http import Response
+
+    answer = Response("GET", f"http://127.0.0.1/v3/data/{run_id}", 200, b"{}", {},
+                      datetime.now(UTC))  # fmt: skip
+    return store.land(answer, run_id=run_id, source="kolada", kind="data")
+
+
+def test_a_run_killed_after_its_load_committed_is_settled_and_replayed(tmp_path: Path) -> None:
+    """A kill between the load's commit and the landing's mark leaves `.loading`: the
+    next run marks it completed (and the run succeeded) if the data is in, else drops it;
+    a rebuild replays it either way, so committed data is never left out."""
+    from flows.pipeline import settle_loading
+    from sources.landing import RawStore
+    from warehouse.connection import open_warehouse
+    from warehouse.load import RefreshBatch, load_refresh
+
+    store = RawStore(tmp_path / "raw")
+    committed = land_run(store, "committed")
+    land_run(store, "lost")  # its load never committed
+    for run_id in ("committed", "lost"):
+        store.mark_loading(run_id)
+    assert store.replayable_run_ids() == ["committed", "lost"]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        con.execute(
+            "INSERT INTO core.run (run_id, kind, status, host, pid)"
+            " VALUES ('committed', 'refresh', 'running', 'gone-host', 1)"
+        )
+        load_refresh(con, RefreshBatch("committed", responses=[committed]))  # and killed
+
+        assert settle_loading(con, store, by="next-run") == ["committed"]
+
+        row = con.sql("SELECT status, error FROM core.run WHERE run_id = 'committed'").fetchone()
+    assert row is not None and row[0] == "succeeded" and "settled by next-run" in row[1]
+    assert store.completed_run_ids() == ["committed"]
+    assert store.loading_run_ids() == [] and store.replayable_run_ids() == ["committed"]

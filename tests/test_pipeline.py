@@ -284,7 +284,7 @@ def test_the_artifact_lists_what_the_run_changed_or_says_nothing_did():
                 "year": [2024],
                 "old_status": ["delvis uppfyllt"],
                 "new_status": ["uppfyllt"],
-            }  # fmt: skip
+            }
         ),
     )
     base = {

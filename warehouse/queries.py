@@ -149,3 +149,8 @@ def read_refresh_runs_of_plan(con: duckdb.DuckDBPyConnection, plan_key: str) -> 
 def read_runs_starting(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """The runs whose id is, or starts with, ``run_id``."""
     return _frame(con, "run_by_id", {"run_id": run_id})
+
+
+def run_committed(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether the run's load committed (its answers are in raw.response)."""
+    return bool(_frame(con, "run_committed", {"run_id": run_id}).item())

@@ -32,6 +32,19 @@ def record_run_start(
         )
 
 
+def record_run_settled(con: duckdb.DuckDBPyConnection, run_id: str, by: str) -> None:
+    """A run whose load committed but whose process died before it said so: succeeded."""
+    with transaction(con):
+        con.execute(
+            "UPDATE core.run SET status = 'succeeded', ended_at = coalesce(ended_at, now()),"
+            " error = ? WHERE run_id = ? AND status IN ('running', 'abandoned', 'failed')",
+            [
+                f"its load committed, but the process ended before recording it; settled by {by}",
+                run_id,
+            ],
+        )
+
+
 def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Mark 'running' runs of this host whose process is gone as abandoned; their ids.
 

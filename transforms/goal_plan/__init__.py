@@ -1,7 +1,8 @@
 """Goal plans: the YAML a municipality writes, parsed, checked and shaped for the warehouse.
 
 - ``model``: the pydantic model of a plan and helpers about it (which KPIs and series it uses).
-- ``reading``: YAML to a checked ``GoalPlan``, with errors that name file, goal, key and value.
+- ``reading``: bytes and YAML to a checked ``GoalPlan``, with errors that name file, goal, key
+  and value.
 - ``validation``: the plan's KPI, area and group ids checked against the Kolada catalogue.
 - ``rows``: the plan as rows for core.goal_plan, core.goal, core.goal_indicator, core.series.
 
@@ -16,7 +17,7 @@ from transforms.goal_plan.model import (
     plan_kpi_ids,
     plan_series_ids,
 )
-from transforms.goal_plan.reading import load_goal_plan, parse_goal_plan
+from transforms.goal_plan.reading import decode_plan_text, load_goal_plan, parse_goal_plan
 from transforms.goal_plan.rows import (
     GOAL_INDICATOR_SCHEMA,
     GOAL_PLAN_SCHEMA,
@@ -39,6 +40,7 @@ __all__ = [
     "GoalPlanError",
     "PlacedIndicator",
     "ScbSegment",
+    "decode_plan_text",
     "goal_plan_frames",
     "load_goal_plan",
     "parse_goal_plan",

@@ -128,10 +128,13 @@ TableId = Annotated[str, BeforeValidator(_code_text), _matching(r"TAB\d+", "TAB6
 Year = Annotated[int, AfterValidator(_plausible_year)]
 YearSpan = Annotated[tuple[int, int], BeforeValidator(_year_span)]
 ScbCode = Annotated[str, BeforeValidator(_code_text)]
+# A number as YAML writes it: `true` or a quoted "5" is a slip, not 1.0 or 5.0.
+Number = Annotated[float, Field(strict=True)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # YAML reads .inf and .nan as floats; no threshold, share or target can be one.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # --- the plan ----------------------------------------------------------------------------
@@ -154,9 +157,9 @@ class Comparisons(_Strict):
 class StatusRules(_Strict):
     """Shares of an indicator's comparable years that make a goal met or partly met."""
 
-    met_share: float = DEFAULT_MET_SHARE
-    partly_share: float = DEFAULT_PARTLY_SHARE
-    min_coverage: float = Field(default=DEFAULT_MIN_COVERAGE, gt=0, le=1)
+    met_share: Number = DEFAULT_MET_SHARE
+    partly_share: Number = DEFAULT_PARTLY_SHARE
+    min_coverage: Number = Field(default=DEFAULT_MIN_COVERAGE, gt=0, le=1)
 
     @model_validator(mode="after")
     def _shares_ordered(self) -> StatusRules:
@@ -237,10 +240,10 @@ class SeriesSpec(_Strict):
 
 
 class Target(_Strict):
-    value: float | None = None
+    value: Number | None = None
     op: Operator | None = None
     compare: Reference | None = None
-    rank: int | None = Field(default=None, ge=1)
+    rank: Annotated[int, Field(strict=True, ge=1)] | None = None  # 2.0 or true is no rank
     colour: Colour | None = None
 
     @model_validator(mode="after")

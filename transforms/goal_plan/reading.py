@@ -22,7 +22,8 @@ from transforms.goal_plan.model import GoalPlan, GoalPlanError, PlacedIndicator,
 
 
 class _PlanLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys and keeps zero-padded codes ("0115") as text."""
+    """Safe YAML that refuses duplicate keys and lone surrogates, and keeps zero-padded
+    codes ("0115") as text."""
 
 
 def _construct_mapping(loader: _PlanLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -45,8 +46,36 @@ def _construct_int(loader: _PlanLoader, node: yaml.ScalarNode) -> int | str:
     return int(loader.construct_yaml_int(node))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _construct_str(loader: _PlanLoader, node: yaml.ScalarNode) -> str:
+    # A "\ud800" escape gives a str that UTF-8 cannot encode: no warehouse column, log
+    # or error message written as UTF-8 could hold it.
+    text = str(loader.construct_scalar(node))
+    if surrogate := _SURROGATE.search(text):
+        raise yaml.MarkedYAMLError(
+            problem=f"'\\u{ord(surrogate[0]):04x}' is a lone surrogate, not a character "
+            "(UTF-8 cannot hold it)",
+            problem_mark=node.start_mark,
+        )
+    return text
+
+
 _PlanLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _PlanLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_PlanLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+def decode_plan_text(data: bytes, source: str) -> str:
+    """A plan file's bytes as text; GoalPlanError names the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise GoalPlanError(
+            f"{source}: not UTF-8 at byte {error.start} (line {line}): save the file as UTF-8"
+        ) from None
 
 
 def parse_goal_plan(text: str, source: str) -> GoalPlan:
@@ -80,10 +109,10 @@ def parse_goal_plan(text: str, source: str) -> GoalPlan:
 def load_goal_plan(path: str | Path) -> GoalPlan:
     """Read and parse a goal plan file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as error:
         raise GoalPlanError(f"{path}: cannot read the file: {error.strerror}") from None
-    return parse_goal_plan(text, str(path))
+    return parse_goal_plan(decode_plan_text(data, str(path)), str(path))
 
 
 def _plan_problems(plan: GoalPlan) -> list[str]:
