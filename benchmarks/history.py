@@ -15,6 +15,7 @@ B. *Storage growth of the history*: a warehouse of ``scale`` SYNTHETIC observati
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import statistics
 from collections import Counter
@@ -83,7 +84,11 @@ def measure_no_change(settings: HistorySettings, work_dir: Path = WORK_DIR) -> d
         rss_limit_mb=settings.rss_limit_mb,
         warm_up=settings.warm_up,
     )
-    result: dict[str, Any] = {"plan": str(PLAN.relative_to(ROOT)), "runs": []}
+    result: dict[str, Any] = {
+        "plan": str(PLAN.relative_to(ROOT)),
+        "runs": [],
+        "load_before": os.getloadavg(),
+    }
     saved = _saver(work_dir, "history-no-change")
     with real_run_session(real, work_dir, scb=True) as session:
         result["notes"] = session.notes
@@ -97,6 +102,7 @@ def measure_no_change(settings: HistorySettings, work_dir: Path = WORK_DIR) -> d
                 saved(result)
                 if not run["ok"]:
                     break
+    result["load_after"] = os.getloadavg()
     return result
 
 
@@ -354,6 +360,16 @@ def _phases(runs: Sequence[dict[str, Any]]) -> str:
     )
 
 
+def _machine_load(result: dict[str, Any]) -> str:
+    """The machine's 1-minute load average before and after (2 cores, shared)."""
+    if "load_before" not in result or "load_after" not in result:
+        return "load average not recorded"
+    return (
+        f"the machine's 1-minute load average {result['load_before'][0]:.1f} before, "
+        f"{result['load_after'][0]:.1f} after ({os.cpu_count()} cores)"
+    )
+
+
 def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else many or one + 's'}"
 
@@ -407,6 +423,7 @@ def measure_growth(settings: HistorySettings, work_dir: Path = WORK_DIR) -> dict
     )
     unit = {"spread": 1, "series-years": series_year_rows(areas)}
     revisions = []
+    load_before = os.getloadavg()
     try:
         for fraction in settings.revisions:
             for pattern in PATTERNS:  # alternated: both meet the same noise
@@ -425,7 +442,14 @@ def measure_growth(settings: HistorySettings, work_dir: Path = WORK_DIR) -> dict
                 copy.unlink()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"scale": settings.scale, "build": build, "revisions": revisions, "unit": unit}
+    return {
+        "scale": settings.scale,
+        "build": build,
+        "revisions": revisions,
+        "unit": unit,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
 
 
 def _mb(size: float) -> str:
@@ -506,7 +530,8 @@ def growth_figures(result: dict[str, Any]) -> list[Figure]:
             f"first load {build['peak_rss_mb']:.0f} MB, revisions ≤ {max(peaks, default=0):.0f} MB",
             "info",
             None,
-            "VmHWM of each child process (generating the frame, the load, the CHECKPOINT)",
+            "VmHWM of each child process (generating the frame, the load, the CHECKPOINT); "
+            + _machine_load(result),
         )
     )
     return figures
@@ -553,7 +578,7 @@ def _proportional(by: dict[str, list[dict[str, Any]]], first_s: float) -> Figure
 
 def history_figures(result: dict[str, Any]) -> list[Figure]:
     figures = no_change_figures(result["no_change"])
-    notes = "; ".join(result["no_change"].get("notes", []))
+    notes = "; ".join([*result["no_change"].get("notes", []), _machine_load(result["no_change"])])
     if notes and figures:
         last = figures[-1]
         figures[-1] = Figure(

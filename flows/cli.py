@@ -411,41 +411,6 @@ def tables(
 
 
 @app.command(rich_help_panel="Run log")
-def changes(
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="DATE|RUN",
-            help="a date YYYY-MM-DD or a run id (default: the plan's refresh before the latest)",
-        ),
-    ] = None,
-    plan: PlanOpt = None,
-    warehouse: WarehouseOpt = None,
-    as_json: JsonOpt = False,
-) -> int:
-    """What changed for the plan's municipality since a date or a run: revised, new and
-    deleted values, and the ranks, colours, targets and goal statuses that followed.
-
-    Read from the warehouse's history, without the network; `--since RUN` compares with
-    the warehouse as that run left it.
-    """
-    from flows.cli_changes import change_json, read_change_report, show_change_report
-    from flows.cli_render import emit_json
-
-    report = read_change_report(
-        warehouse or settings.default_warehouse_path(),
-        plan or settings.default_plan_path(),
-        since,
-    )
-    if as_json:
-        emit_json([change_json(report)])
-    else:
-        show_change_report(report)
-    return EXIT_OK
-
-
-@app.command(rich_help_panel="Run log")
 def runs(
     run_id: Annotated[
         str | None,
@@ -494,6 +459,11 @@ def runs(
     show_rows(shown, RUN_COLUMNS, total=len(log_rows), title=title, empty="Inga körningar än.")
     return EXIT_OK
 
+
+# Commands kept in modules of their own register themselves on `app` (after it exists).
+from flows import cli_changes, cli_serve  # noqa: E402
+
+__all__ = ["app", "cli_changes", "cli_serve", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,11 +7,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
+import typer
 
+from flows import settings
+from flows.cli import EXIT_OK, JsonOpt, PlanOpt, WarehouseOpt, app
 from flows.cli_lookup import LookupInputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -152,3 +157,39 @@ def change_json(report: ChangeReport) -> dict[str, Any]:
         "definition_warnings": report.definitions,
         **report.rows,
     }
+
+
+@app.command(rich_help_panel="Run log")
+def changes(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE|RUN",
+            help="a date YYYY-MM-DD or a run id (default: the plan's refresh before the latest)",
+        ),
+    ] = None,
+    plan: PlanOpt = None,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """What changed for the plan's municipality since a date or a run.
+
+    Revised, new and deleted values, and the ranks, colours, targets and goal statuses
+    that followed; then changed definitions of the KPIs and groups the plan uses.
+
+    Read from the warehouse's history, without the network; `--since RUN` compares with
+    the warehouse as that run left it.
+    """
+    from flows.cli_render import emit_json
+
+    report = read_change_report(
+        warehouse or settings.default_warehouse_path(),
+        plan or settings.default_plan_path(),
+        since,
+    )
+    if as_json:
+        emit_json([change_json(report)])
+    else:
+        show_change_report(report)
+    return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows import settings
 
@@ -56,6 +56,20 @@ def refresh_request(
     )
 
 
+def flow_parameters(request: RefreshRequest) -> dict[str, Any]:
+    """The refresh flow's plain parameters for a request (as a deployment takes them)."""
+    return {
+        "plan": str(request.plan_path),
+        "warehouse": str(request.warehouse_path),
+        "years": f"{request.years[0]}-{request.years[1]}" if request.years else None,
+        "raw_dir": str(request.raw_dir),
+        "strict": request.strict,
+        "full": request.full,
+        "kolada_url": request.kolada_url,
+        "scb_url": request.scb_url,
+    }
+
+
 def start_refresh(
     request: RefreshRequest, progress: RunProgress | None = None, *, keep_quiet: bool = False
 ) -> RefreshResult:
@@ -66,7 +80,6 @@ def start_refresh(
     network is told before it, and without importing Prefect. ``keep_quiet``: Prefect's
     console lines stay off after the run (the program is ending).
     """
-    from dataclasses import replace
 
     from flows import pipeline, preflight
     from flows.cli_progress import RunProgress, following_flow
@@ -100,4 +113,4 @@ def start_refresh(
         from flows.refresh import refresh
 
         followed.attach()
-        return refresh(replace(request, begun=True))
+        return refresh(**flow_parameters(request), run_id=request.run_id, begun=True)

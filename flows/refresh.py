@@ -8,6 +8,7 @@ the clients' time bound), and no task caches (every run must fetch afresh).
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,8 +113,31 @@ def load_step(
 
 # Two workers: the sources' fetches run side by side, each under its own throttle.
 @flow(name="refresh", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
-def refresh(request: RefreshRequest) -> RefreshResult:
-    """Refresh the warehouse for one goal plan: one run, logged whatever its outcome."""
+def refresh(
+    plan: str,
+    warehouse: str | None = None,
+    years: str | None = None,
+    raw_dir: str | None = None,
+    strict: bool = False,
+    full: bool = False,
+    kolada_url: str | None = None,
+    scb_url: str | None = None,
+    run_id: str | None = None,
+    begun: bool = False,
+) -> RefreshResult:
+    """Refresh the warehouse for one goal plan: one run, logged whatever its outcome.
+
+    Plain parameters, as a deployment's run form shows them: the plan file; the
+    warehouse file and raw folder (default: MALBILD_WAREHOUSE, MALBILD_RAW_DIR, else
+    data/malbild.duckdb and raw/ beside it); years "2020-2024" (default: the plan's);
+    strict (an unavailable series fails the run); full (fetch everything, not only what
+    changed); the sources' base URLs (default: MALBILD_KOLADA_URL, MALBILD_SCB_URL).
+    ``run_id`` and ``begun`` are for `malbild run`, which records the start and checks
+    the plan before Prefect starts.
+    """
+    request = refresh_request_of(
+        plan, warehouse, years, raw_dir, strict, full, kolada_url, scb_url, run_id, begun
+    )
     if not request.begun:
         pipeline.begin_run(request)
     store = RawStore(request.raw_dir)
@@ -130,6 +154,36 @@ def refresh(request: RefreshRequest) -> RefreshResult:
         refresh_markdown(result), key="malbild-refresh", description="malbild refresh summary"
     )
     return result
+
+
+def refresh_request_of(
+    plan: str,
+    warehouse: str | None,
+    years: str | None,
+    raw_dir: str | None,
+    strict: bool,
+    full: bool,
+    kolada_url: str | None,
+    scb_url: str | None,
+    run_id: str | None,
+    begun: bool,
+) -> RefreshRequest:
+    """The flow's parameters as the request the pipeline runs (settings fill the gaps)."""
+    from flows import settings
+
+    warehouse_path = Path(warehouse) if warehouse else settings.default_warehouse_path()
+    request = RefreshRequest(
+        plan_path=Path(plan),
+        warehouse_path=warehouse_path,
+        raw_dir=Path(raw_dir) if raw_dir else settings.default_raw_dir(warehouse_path),
+        years=pipeline.parse_years(years),
+        kolada_url=kolada_url,
+        scb_url=scb_url,
+        strict=strict,
+        full=full,
+        begun=begun,
+    )
+    return replace(request, run_id=run_id) if run_id else request
 
 
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:

@@ -1,14 +1,17 @@
 """HTTP transport shared by every source: throttling, retries and a bounded total time.
 
 Retrying is this module's job alone. Prefect tasks that call it are not retried, so a
-refused request costs at most ``RetryPolicy.max_total_seconds``, never a multiple.
+refused request costs at most ``RetryPolicy.max_total_seconds`` plus one attempt
+(``RetryPolicy.attempt_seconds``, body included), never a multiple.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import logging
+import os
 import random
 import socket
 import threading
@@ -22,17 +25,48 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 # A body cut off mid-transfer (ChunkedEncodingError) is as transient as a lost connection.
+# Bodies are read from urllib3 directly (see ``_read_body``), so its errors come unwrapped.
 _TRANSIENT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    urllib3.exceptions.SSLError,
 )
+_TIMEOUTS = (requests.Timeout, urllib3.exceptions.ReadTimeoutError)
+
+# One attempt, from sending the request to the body's last byte, is cut off after this
+# long. requests' own timeout restarts with every byte received, so a server trickling a
+# byte every few seconds could hold a request for hours. The largest answers are about
+# 1 MB (a 5,000-record Kolada page measured 0.76 MB, SCB's 150,000 cells about 1.3 MB),
+# so 90 s leaves room for a link as slow as 15 kB/s.
+DEFAULT_ATTEMPT_SECONDS = 90.0
+ATTEMPT_SECONDS_ENV = "MALBILD_HTTP_ATTEMPT_SECONDS"
+
+# Bytes asked of the socket per read while a body streams in.
+_READ_SIZE = 64 * 1024
+
+
+def attempt_seconds() -> float:
+    """The time bound of one attempt: ``MALBILD_HTTP_ATTEMPT_SECONDS`` if set, else 90 s."""
+    raw = os.environ.get(ATTEMPT_SECONDS_ENV)
+    if not raw:
+        return DEFAULT_ATTEMPT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{ATTEMPT_SECONDS_ENV}={raw!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise ValueError(f"{ATTEMPT_SECONDS_ENV}={raw!r} must be a positive number of seconds")
+    return seconds
 
 
 class FetchError(Exception):
@@ -43,6 +77,10 @@ class FetchError(Exception):
         self.url = url
         self.status = status
         self.body = body
+
+
+class FetchTimeoutError(FetchError):
+    """A request whose last attempt ran out of time (its answer too slow or not coming)."""
 
 
 class UnreachableError(FetchError):
@@ -198,7 +236,10 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_total_seconds: float = 120.0
+    # requests' timeout: for connecting, and for each read (it restarts with every byte).
     timeout: float = 60.0
+    # One whole attempt, the body's download included (see DEFAULT_ATTEMPT_SECONDS).
+    attempt_seconds: float = field(default_factory=attempt_seconds)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -286,12 +327,24 @@ class HttpClient:
             unreachable: str | None = None
             wait_hint: float | None = None
             last_status: int | None = None
+            timed_out = False
+            deadline = self.clock() + self.policy.attempt_seconds
             try:
                 raw = self.session.request(
-                    method, url, params=params, json=json, timeout=self.policy.timeout
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    timeout=min(self.policy.timeout, self.policy.attempt_seconds),
+                    stream=True,
                 )
+                body = self._read_body(raw, deadline)
+            except _AttemptTooSlow as exc:
+                problem = str(exc)
+                timed_out = True
             except _TRANSIENT_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
+                timed_out = isinstance(exc, _TIMEOUTS)
                 unreachable = unreachable_reason(exc)
                 if unreachable is not None and attempt >= UNREACHABLE_ATTEMPTS:
                     host = urlsplit(url).hostname
@@ -304,7 +357,7 @@ class HttpClient:
                     method=method,
                     url=final_url,
                     status=raw.status_code,
-                    body=raw.content,
+                    body=body,
                     headers=dict(raw.headers),
                     fetched_at=datetime.now(UTC),
                     request_body=raw.request.body if getattr(raw, "request", None) else None,
@@ -319,10 +372,10 @@ class HttpClient:
                         self.on_response(response)
                     raise FetchError(
                         f"{method} {final_url} was refused: HTTP {raw.status_code} "
-                        f"{_snippet(raw.content)}",
+                        f"{_snippet(body)}",
                         url=final_url,
                         status=raw.status_code,
-                        body=raw.content,
+                        body=body,
                     )
                 problem = f"HTTP {raw.status_code}"
                 last_status = raw.status_code
@@ -334,7 +387,7 @@ class HttpClient:
                 attempt >= self.policy.max_attempts
                 or elapsed + delay > self.policy.max_total_seconds
             ):
-                raise FetchError(
+                raise (FetchTimeoutError if timed_out else FetchError)(
                     f"{method} {url} failed after {attempt} attempts in {elapsed:.1f} s "
                     f"(last: {problem})",
                     url=url,
@@ -346,10 +399,96 @@ class HttpClient:
             )
             self.sleep(delay)
 
+    def _read_body(self, raw: Any, deadline: float) -> bytes:
+        """The whole body of a streamed answer; ``_AttemptTooSlow`` once ``deadline`` passes.
+
+        Each read waits at most until the deadline, so a body that trickles in or stalls
+        midway cannot outlast it. (The status line and headers, read before, are bounded
+        by ``RetryPolicy.timeout`` per read only.)
+        """
+        stream: Any = getattr(raw, "raw", None)
+        if not hasattr(stream, "read1"):  # a session that hands over whole bodies (tests')
+            content: bytes = raw.content
+            return content
+        pieces: list[bytes] = []
+        received = 0
+        try:
+            while True:
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    raise _AttemptTooSlow(self.policy.attempt_seconds, received)
+                _limit_read_wait(stream, min(self.policy.timeout, remaining))
+                try:
+                    piece = stream.read1(_READ_SIZE, decode_content=True)
+                except urllib3.exceptions.ReadTimeoutError:
+                    if self.clock() >= deadline:
+                        raise _AttemptTooSlow(self.policy.attempt_seconds, received) from None
+                    raise
+                if not piece:
+                    return b"".join(pieces)
+                pieces.append(piece)
+                received += len(piece)
+        finally:
+            raw.close()
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         exponential = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
         jittered = random.uniform(exponential / 2, exponential)
         return max(jittered, retry_after) if retry_after is not None else jittered
+
+
+class _AttemptTooSlow(Exception):
+    """One attempt took longer than the policy allows; retried like any timeout."""
+
+    def __init__(self, seconds: float, received: int):
+        super().__init__(f"no complete answer within {seconds:g} s ({received} bytes received)")
+
+
+def _limit_read_wait(stream: Any, seconds: float) -> None:
+    """Let the next read of ``stream`` (urllib3's response) wait at most ``seconds``.
+
+    urllib3 sets the socket's timeout once per request; it is shortened here as the
+    attempt's deadline nears. urllib3 sets it afresh for the connection's next request.
+    """
+    sock = getattr(getattr(stream, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def json_problem(body: bytes, error: ValueError) -> str:
+    """What is wrong with a body that failed to parse as JSON, for an error message.
+
+    Tells an empty body, an HTML page (a proxy's or a maintenance page) and a document
+    cut off before its end from other broken JSON.
+    """
+    start = body.lstrip()[:200].lower()
+    if not start:
+        return "not JSON: the body is empty"
+    if start.startswith(b"<"):
+        if start.startswith(b"<!doctype html") or b"<html" in start:
+            return "not JSON but an HTML page"
+        return "not JSON but markup (XML?)"
+    if _ends_early(error):
+        return f"not JSON: cut off after {len(body)} bytes ({error})"
+    return f"not JSON ({error})"
+
+
+def _ends_early(error: ValueError) -> bool:
+    """Whether a JSON parse failed because the document ended too soon."""
+    if isinstance(error, UnicodeDecodeError):
+        return error.reason == "unexpected end of data"
+    if isinstance(error, json.JSONDecodeError):
+        # A string is only ever unterminated at the end of the document.
+        return error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
+    return False
+
+
+def unreadable_answer(response: Response, expected: str, problem: str) -> str:
+    """The message for an answer that is not ``expected``: what, where, and how it starts."""
+    return (
+        f"{response.method} {response.url} did not answer {expected} "
+        f"(HTTP {response.status}): {problem}; body starts {_snippet(response.body, 200)!r}"
+    )
 
 
 def _snippet(body: bytes, limit: int = 300) -> str:

@@ -259,10 +259,13 @@ def test_infinite_or_nan_target_value_is_rejected_naming_indicator_and_key(value
 
 
 @pytest.mark.parametrize("value", ["true", "'5'"])
-def test_target_value_that_is_not_a_number_is_rejected(value):
+def test_target_value_that_is_not_a_number_is_rejected_as_written(value):
     message = error_of(plan_text(f"{{kpi: N15507, direction: higher, target: {{value: {value}}}}}"))
 
-    assert message.startswith("goals/test.yaml: goal 'mal', indicator 1 (N15507): target.value ")
+    assert message == (
+        "goals/test.yaml: goal 'mal', indicator 1 (N15507): "
+        f"target.value {value}: input should be a valid number"
+    )
 
 
 @pytest.mark.parametrize("rank", ["0", "-3", "2.5", "2.0", ".inf", ".nan", "true", "'3'"])

@@ -1,17 +1,28 @@
+import gzip
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
 
 from sources.http import (
+    ATTEMPT_SECONDS_ENV,
+    DEFAULT_ATTEMPT_SECONDS,
     FetchError,
+    FetchTimeoutError,
     HttpClient,
     IntervalLimiter,
     Response,
     RetryPolicy,
     SlidingWindowLimiter,
     UnreachableError,
+    json_problem,
     probe,
     retry_after_seconds,
 )
@@ -248,3 +259,152 @@ def test_a_refused_connection_fails_after_one_retry_naming_the_host():
 def test_probe_tells_an_unreachable_host_without_sending_a_request():
     with pytest.raises(UnreachableError, match=r"cannot reach nowhere\.invalid"):
         probe("https://nowhere.invalid/v3")
+
+
+# -- the time bound of one attempt ---------------------------------------------------------
+
+
+def test_attempt_bound_defaults_to_90_seconds(monkeypatch):
+    monkeypatch.delenv(ATTEMPT_SECONDS_ENV, raising=False)
+
+    assert DEFAULT_ATTEMPT_SECONDS == 90.0
+    assert RetryPolicy().attempt_seconds == 90.0
+
+
+def test_attempt_bound_comes_from_environment(monkeypatch):
+    monkeypatch.setenv(ATTEMPT_SECONDS_ENV, "2.5")
+    assert RetryPolicy().attempt_seconds == 2.5
+    assert RetryPolicy(attempt_seconds=7).attempt_seconds == 7
+
+    for bad in ("slow", "0", "-1", "nan"):
+        monkeypatch.setenv(ATTEMPT_SECONDS_ENV, bad)
+        with pytest.raises(ValueError, match=ATTEMPT_SECONDS_ENV):
+            RetryPolicy()
+
+
+def test_read_timeouts_to_the_last_attempt_fail_as_a_timeout():
+    http = scripted_http([requests.ReadTimeout("read timed out")] * 2, max_attempts=2)
+
+    with pytest.raises(FetchTimeoutError, match="after 2 attempts"):
+        http.get(URL)
+
+
+# -- bodies read from a real socket --------------------------------------------------------
+
+Handler = Callable[[BaseHTTPRequestHandler, int], None]
+
+
+@contextmanager
+def local_server(answer: Handler) -> Iterator[str]:
+    """A server on 127.0.0.1 answering GET with ``answer(handler, request_number)``."""
+    count = iter(range(1_000_000))
+
+    class Handle(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            answer(self, next(count))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,))
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v3/kpi"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def send(handler: BaseHTTPRequestHandler, body: bytes, headers: dict[str, str]) -> None:
+    handler.send_response(200)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+BODY = json.dumps({"values": [{"id": f"N{n:05d}"} for n in range(5000)]}).encode()
+
+
+def test_a_gzip_encoded_body_arrives_decoded():
+    packed = gzip.compress(BODY)
+
+    def answer(handler, _number):
+        send(handler, packed, {"Content-Encoding": "gzip", "Content-Length": str(len(packed))})
+
+    with local_server(answer) as url:
+        assert HttpClient().get(url).body == BODY
+
+
+def test_a_chunked_body_arrives_whole():
+    def answer(handler, _number):
+        chunks = [BODY[i : i + 7000] for i in range(0, len(BODY), 7000)]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
+        send(handler, framed + b"0\r\n\r\n", {"Transfer-Encoding": "chunked"})
+
+    with local_server(answer) as url:
+        assert HttpClient().get(url).body == BODY
+
+
+def test_keep_alive_connections_are_reused_after_a_whole_body():
+    connections = set()
+
+    def answer(handler, _number):
+        connections.add(handler.client_address)
+        send(handler, BODY, {"Content-Length": str(len(BODY))})
+
+    with local_server(answer) as url:
+        http = HttpClient()
+        for _ in range(3):
+            http.get(url)
+
+    assert len(connections) == 1
+
+
+def test_a_body_cut_off_by_the_server_is_retried():
+    def answer(handler, number):
+        if number == 0:  # promises the whole body, sends a tenth, hangs up
+            handler.close_connection = True
+            send(handler, BODY[: len(BODY) // 10], {"Content-Length": str(len(BODY))})
+        else:
+            send(handler, BODY, {"Content-Length": str(len(BODY))})
+
+    with local_server(answer) as url:
+        http = HttpClient(policy=RetryPolicy(base_delay=0.01))
+        assert http.get(url).body == BODY
+
+    assert http.requests_made == 2
+
+
+# -- words for a body that is not JSON -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"<!DOCTYPE html><html><body>503</body></html>", "not JSON but an HTML page"),
+        (b"  <html lang='sv'><p>Underh\xc3\xa5ll</p></html>", "not JSON but an HTML page"),
+        (b'<?xml version="1.0"?><error/>', "not JSON but markup"),
+        (b"", "not JSON: the body is empty"),
+        (b" \n", "not JSON: the body is empty"),
+        (b'{"values": [{"id": "N1"}, {"id"', "not JSON: cut off after 31 bytes"),
+        (b'{"title": "Folkm\xc3\xa4ngd', "not JSON: cut off"),
+        (b'{"title": "Folkm\xc3', "not JSON: cut off"),
+        (b"{'values': []}", "not JSON (Expecting property name"),
+        (b'{"a": 1} trailing', "not JSON (Extra data"),
+    ],
+    ids=["html", "html-lowercase", "xml", "empty", "blank", "cut-off", "cut-in-string",
+         "cut-in-character", "python-repr", "trailing"],
+)  # fmt: skip
+def test_json_problem_tells_html_cut_off_and_other_broken_bodies(body, words):
+    try:
+        json.loads(body)
+    except ValueError as error:
+        assert json_problem(body, error).startswith(words)
+    else:
+        pytest.fail("the body parsed")

@@ -40,16 +40,67 @@ def test_pagination_follows_relative_next_url():
     ]
 
 
-def test_pagination_follows_absolute_next_url():
-    client, http = kolada(
-        [
-            kolada_page([{"id": "0115"}], next_url="https://other.test/v3/municipality?page=2"),
-            kolada_page([{"id": "0117"}]),
-        ]
-    )
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://kolada.test/v3/municipality?page=2",
+        "https://KOLADA.test:443/v3/municipality?page=2",
+    ],
+    ids=["same-base", "default-port-and-case"],
+)
+def test_pagination_follows_absolute_next_url_under_the_base(next_url):
+    client, http = kolada([kolada_page([{"id": "0115"}], next_url), kolada_page([{"id": "0117"}])])
 
     assert [area["id"] for area in client.municipalities()] == ["0115", "0117"]
-    assert session_urls(http)[1] == "https://other.test/v3/municipality?page=2"
+    assert session_urls(http)[1] == next_url
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://other.test/v3/municipality?page=2",
+        "http://kolada.test/v3/municipality?page=2",
+        "https://kolada.test:8443/v3/municipality?page=2",
+        "https://kolada.test/v2/municipality?page=2",
+        "https://kolada.test/v3/../admin?page=2",
+        "https://kolada.test:x/v3/municipality?page=2",
+    ],
+    ids=["other-host", "other-scheme", "other-port", "other-path", "dot-segments", "bad-port"],
+)
+def test_pagination_refuses_a_next_url_outside_the_base(next_url):
+    client, http = kolada([kolada_page([{"id": "0115"}], next_url)])
+
+    with pytest.raises(KoladaResponseError, match="outside") as caught:
+        client.municipalities()
+
+    assert next_url in str(caught.value)
+    assert caught.value.url == f"{BASE}/municipality?per_page=5000"
+    assert len(session_urls(http)) == 1
+
+
+def test_pagination_gives_up_after_max_pages_naming_the_query():
+    pages = [kolada_page([{"id": f"N{n}"}], next_url=f"/v3/kpi?page={n}") for n in (2, 3, 4)]
+    client = KoladaClient(BASE, http=scripted_http(pages), max_pages=3)
+
+    with pytest.raises(KoladaResponseError, match="more than 3 pages") as caught:
+        client.kpis()
+
+    assert f"{BASE}/kpi?per_page=5000" in str(caught.value)
+    assert caught.value.url == f"{BASE}/kpi?page=3"
+
+
+def test_pagination_may_fill_exactly_max_pages():
+    pages = [kolada_page([{"id": "N1"}], next_url="/v3/kpi?page=2"), kolada_page([{"id": "N2"}])]
+    client = KoladaClient(BASE, http=scripted_http(pages), max_pages=2)
+
+    assert [kpi["id"] for kpi in client.kpis()] == ["N1", "N2"]
+
+
+def test_max_pages_defaults_to_the_settings_cap_and_must_be_positive():
+    assert settings.MAX_PAGES_PER_QUERY == 2000
+    assert KoladaClient(BASE).max_pages == settings.MAX_PAGES_PER_QUERY
+    with pytest.raises(ValueError, match="max_pages"):
+        KoladaClient(BASE, max_pages=0)
 
 
 def test_pagination_stops_on_empty_page_even_with_next_url():

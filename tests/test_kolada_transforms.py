@@ -170,7 +170,9 @@ def test_a_record_with_an_empty_values_list_gives_no_rows() -> None:
 # Every recorded record (378 in four files, v2 and v3) has a values list; a missing
 # figure comes as {"value": null} inside it. A record without the list is not Kolada's shape.
 @pytest.mark.parametrize("values", ["absent", None])
-def test_a_record_without_a_values_list_is_rejected_naming_page_and_record(values) -> None:
+def test_a_record_without_a_values_list_is_rejected_naming_page_and_record(
+    values: str | None,
+) -> None:
     broken = one_record("0180", 2010)
     if values == "absent":
         del broken["values"]
@@ -188,7 +190,7 @@ def test_a_record_without_a_values_list_is_rejected_naming_page_and_record(value
 
 
 @pytest.mark.parametrize("field", ["kpi", "municipality", "period"])
-def test_a_record_without_its_key_is_rejected_not_loaded_with_nulls(field) -> None:
+def test_a_record_without_its_key_is_rejected_not_loaded_with_nulls(field: str) -> None:
     broken = {k: v for k, v in one_record("0180", 2010).items() if k != field}
 
     with pytest.raises(KoladaRecordError, match=f"record 1 .* has no {field}$"):
@@ -196,14 +198,17 @@ def test_a_record_without_its_key_is_rejected_not_loaded_with_nulls(field) -> No
 
 
 def test_every_incomplete_record_is_counted_in_the_error() -> None:
-    records = [{"kpi": "N00945", "period": 2010, "values": []}] * 3
+    broken = {k: v for k, v in one_record("0180", 2010).items() if k != "municipality"}
+    records = [one_record("1280", 2010), *[broken] * 3]
 
-    with pytest.raises(KoladaRecordError, match=r"has no municipality \(and 2 more incomplete records\)$"):
+    with pytest.raises(
+        KoladaRecordError, match=r"has no municipality \(and 2 more incomplete records\)$"
+    ):
         kolada_pages_to_observations([page(records)])
 
 
 @pytest.mark.parametrize("value", [None, {"count": 1, "status": "", "value": 1.0}])
-def test_a_value_without_gender_is_rejected_naming_the_record(value) -> None:
+def test_a_value_without_gender_is_rejected_naming_the_record(value: dict[str, Any] | None) -> None:
     broken = {**one_record("0180", 2010), "values": [value]}
 
     with pytest.raises(KoladaRecordError, match=r"record 1 \(kpi .*\) has a value without gender"):

@@ -15,7 +15,7 @@ import pytest
 
 from sources.http import FetchError, HttpClient, IntervalLimiter, RetryPolicy, SlidingWindowLimiter
 from sources.scb import settings
-from sources.scb.client import ScbApiError, ScbClient, shared_limiter
+from sources.scb.client import ScbApiError, ScbClient, ScbResponseError, shared_limiter
 from sources.scb.planning import (
     ScbSelectionError,
     count_cells,
@@ -54,7 +54,7 @@ class FakeSession:
         self.route = route
         self.calls: list[tuple[str, str, dict, Any]] = []
 
-    def request(self, method, url, params=None, json=None, timeout=None):
+    def request(self, method, url, params=None, json=None, **_options):
         params = dict(params or {})
         self.calls.append((method, url.removeprefix(BASE), params, json))
         status, body, headers = self.route(method, url.removeprefix(BASE), params, json)
@@ -265,6 +265,34 @@ def test_429_waits_as_long_as_retry_after_says():
 
     assert session.paths("POST") == ["/tables/TAB6471/data"] * 2
     assert max(clock.sleeps) >= 7
+
+
+def test_a_cut_off_data_answer_with_status_200_fails_naming_the_call():
+    client, session, _ = make_client(scb_route(data=lambda body: (200, DATA[:-40], {})))
+
+    with pytest.raises(ScbResponseError, match="cut off") as caught:
+        client.fetch_table("TAB6471", SELECTION)
+
+    url = f"{BASE}/tables/TAB6471/data?lang=sv&outputFormat=json-stat2"
+    assert f"POST {url}" in str(caught.value)
+    assert caught.value.url == url
+    assert session.paths("POST") == ["/tables/TAB6471/data"]
+
+
+def test_an_html_metadata_answer_fails_naming_the_call():
+    html = b"<html><body>Underh\xc3\xa5ll</body></html>"
+    client, _, _ = make_client(
+        lambda method, path, params, body: (
+            (200, html, {})
+            if path.endswith("/metadata")
+            else scb_route()(method, path, params, body)
+        )
+    )
+
+    with pytest.raises(ScbResponseError, match="HTML page") as caught:
+        client.table_metadata("TAB6471")
+
+    assert f"GET {BASE}/tables/TAB6471/metadata?" in str(caught.value)
 
 
 # -- selections (pure) -----------------------------------------------------------------

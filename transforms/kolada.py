@@ -7,6 +7,7 @@ integer values must become floats.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ _RECORD = pl.Struct(
     }
 )
 _PAGE_SCHEMA = {"values": pl.List(_RECORD), "next_url": pl.String()}
+_RECORD_KEYS = ("kpi", "municipality", "period", "values")
 
 KPI_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
@@ -90,7 +92,8 @@ def kolada_page_observations(body: bytes, content_hash: str) -> KoladaPage:
     """A data page as observations (OBSERVATION_SCHEMA, page order) and its next_url.
 
     The body is parsed once, by Polars against the page schema; the observations carry
-    the body's hash as their response_hash.
+    the body's hash as their response_hash. A record without its kpi, municipality,
+    period, values or a value's gender is KoladaRecordError, naming the page and record.
     """
     try:
         parsed = pl.read_json(body, schema=_PAGE_SCHEMA)
@@ -108,7 +111,8 @@ def kolada_page_observations(body: bytes, content_hash: str) -> KoladaPage:
         .select("values")
         .explode("values", keep_nulls=False)
         .unnest("values")
-        .explode("values", keep_nulls=False)
+        # A record without values keeps one row, without a gender, for the check below.
+        .explode("values", keep_nulls=True)
         .unnest("values")
         .select(
             source=pl.lit("kolada"),
@@ -127,7 +131,48 @@ def kolada_page_observations(body: bytes, content_hash: str) -> KoladaPage:
         )
         .collect()
     )
+    # Polars keeps each column's null count: on a sound page this check costs nothing.
+    if any(observations.get_column(key).has_nulls() for key in OBSERVATION_KEY):
+        raise _incomplete_record(parsed, content_hash)
     return KoladaPage(observations, parsed.get_column("next_url").item(), int(records))
+
+
+def _incomplete_record(parsed: pl.DataFrame, content_hash: str) -> KoladaRecordError:
+    """The error naming the page's first record that lacks a key, its values or a gender.
+
+    Every recorded record (378, v2 and v3) has all four keys and a gender in each value;
+    a missing figure comes as a null value inside the list. A record without its values
+    would otherwise vanish, and one without its kpi would load nulls.
+    """
+    lacking = pl.concat_str(
+        [pl.when(pl.col(key).is_null()).then(pl.lit(key)) for key in _RECORD_KEYS],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    no_gender = pl.col("values").list.eval(pl.element().struct.field("gender").is_null()).list.any()
+    problem = (
+        pl.when(lacking != "")
+        .then(pl.lit("has no ") + lacking)
+        .when(no_gender)
+        .then(pl.lit("has a value without gender"))
+    )
+    found = (
+        parsed.select("values")
+        .explode("values", keep_nulls=False)
+        .unnest("values")
+        .with_row_index("number", offset=1)
+        .select("number", "kpi", "municipality", "period", problem=problem)
+        .drop_nulls("problem")
+    )
+    first = found.row(0, named=True)
+    more = f" (and {found.height - 1} more incomplete records)" if found.height > 1 else ""
+    record = ", ".join(
+        f"{key} {json.dumps(first[key])}" for key in ("kpi", "municipality", "period")
+    )
+    return KoladaRecordError(
+        f"Kolada data page {content_hash}: record {first['number']} ({record}) "
+        f"{first['problem']}{more}"
+    )
 
 
 def kolada_pages_to_observations(pages: Iterable[tuple[str, bytes]]) -> pl.DataFrame:

@@ -16,9 +16,16 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
-from sources.http import FetchError, HttpClient, IntervalLimiter, Response
+from sources.http import (
+    FetchError,
+    HttpClient,
+    IntervalLimiter,
+    Response,
+    json_problem,
+    unreadable_answer,
+)
 from sources.kolada import settings
 from sources.kolada.planning import DataQuery, batches, plan_data_queries, unique_ids
 
@@ -58,7 +65,9 @@ class KoladaClient:
     """Reads Kolada v3: the KPI catalogue, areas, area groups and data pages.
 
     ``rate_per_second`` (argument, else ``MALBILD_KOLADA_RATE``, else 5) throttles the
-    client's own ``HttpClient``; a given ``http`` keeps its own limiter.
+    client's own ``HttpClient``; a given ``http`` keeps its own limiter. Pages are
+    followed only under ``base_url`` (same scheme, host, port and path prefix) and at
+    most ``max_pages`` per query.
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class KoladaClient:
         http: HttpClient | None = None,
         rate_per_second: float | None = None,
         per_page: int = settings.PER_PAGE,
+        max_pages: int = settings.MAX_PAGES_PER_QUERY,
     ):
         if http is not None and rate_per_second is not None:
             raise ValueError(
@@ -75,6 +85,8 @@ class KoladaClient:
             )
         if not 1 <= per_page <= settings.PER_PAGE:
             raise ValueError(f"per_page must be 1..{settings.PER_PAGE}, got {per_page}")
+        if max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}")
         self.base_url = base_url.rstrip("/") if base_url else settings.base_url()
         self.rate_per_second = (
             rate_per_second if rate_per_second is not None else settings.rate_per_second()
@@ -83,6 +95,7 @@ class KoladaClient:
             http if http is not None else kolada_http_client(rate_per_second=self.rate_per_second)
         )
         self.per_page = per_page
+        self.max_pages = max_pages
 
     def kpis(self, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """KPI records: the whole catalogue, or the given ids (unknown ids are simply absent)."""
@@ -146,26 +159,80 @@ class KoladaClient:
     def _pages(
         self, path: str, kind: str, read: PageReader[T], params: Mapping[str, str] | None = None
     ) -> Iterator[tuple[Response, tuple[T, int]]]:
-        """Follow ``next_url`` from the first page until null, an empty page or a repeat."""
+        """Follow ``next_url`` from the first page until null, an empty page or a repeat.
+
+        A page from outside the base URL (redirected there) is refused before it is read,
+        a next_url that leaves the base, loops or runs past ``max_pages`` before its page
+        is handed on.
+        """
         query = urlencode({**(params or {}), "per_page": self.per_page})
-        url: str = f"{self.base_url}{path}?{query}"
+        first = f"{self.base_url}{path}?{query}"
+        url = first
         seen: set[str] = set()
         while True:
             seen.add(url)
             response = self.http.get(url, label={"kind": kind})
+            if not _is_under(self.base_url, response.url):
+                raise _outside(self.base_url, url, f"was answered from {response.url}", response)
             content, next_url, records = _read(response, read)
+            following = (
+                self._following(first, response, next_url, seen) if records and next_url else None
+            )
             yield response, (content, records)
-            if not records or not next_url:
+            if following is None:
                 return
-            following = urljoin(response.url, next_url)
-            if following in seen:
-                raise KoladaResponseError(
-                    f"Kolada pagination loops: {response.url} points back to {following}, "
-                    "which was already fetched",
-                    url=response.url,
-                    status=response.status,
-                )
             url = following
+
+    def _following(self, first: str, response: Response, next_url: str, seen: set[str]) -> str:
+        """The page ``next_url`` points to, unless it leaves the base, loops or is one too many."""
+        following = urljoin(response.url, next_url)
+        if not _is_under(self.base_url, following):
+            raise _outside(
+                self.base_url, response.url, f"points its next_url to {following}", response
+            )
+        if following in seen:
+            raise KoladaResponseError(
+                f"Kolada pagination loops: {response.url} points back to {following}, "
+                "which was already fetched",
+                url=response.url,
+                status=response.status,
+            )
+        if len(seen) >= self.max_pages:
+            raise KoladaResponseError(
+                f"Kolada query {first} has more than {self.max_pages} pages: page "
+                f"{response.url} still points on to {following}; is its next_url endless?",
+                url=response.url,
+                status=response.status,
+            )
+        return following
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_under(base_url: str, url: str) -> bool:
+    """Whether ``url`` has the base's scheme, host and port and lies under its path."""
+    base, parts = urlsplit(base_url), urlsplit(url)
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port that is not a number
+        return False
+    path = parts.path
+    return (
+        (parts.scheme, parts.hostname, port)
+        == (base.scheme, base.hostname, base.port or _DEFAULT_PORTS.get(base.scheme))
+        and (path == base.path or path.startswith(base.path.rstrip("/") + "/"))
+        and ".." not in path.split("/")
+    )
+
+
+def _outside(base_url: str, page: str, what: str, response: Response) -> KoladaResponseError:
+    """The error for a page that leads outside the base URL: nothing from there is used."""
+    return KoladaResponseError(
+        f"Kolada page {page} {what}, outside {base_url}: refused",
+        url=page,
+        status=response.status,
+    )
 
 
 def read_records(response: Response) -> tuple[list[dict[str, Any]], str | None, int]:
@@ -244,8 +311,8 @@ def parse_page(response: Response) -> dict[str, Any]:
 
     try:
         envelope = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise refuse(f"not JSON ({exc})") from None
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise refuse(json_problem(response.body, exc)) from None
     if not isinstance(envelope, dict):
         raise refuse(f"JSON {type(envelope).__name__}, not an object")
     if "values" not in envelope:
@@ -263,10 +330,8 @@ def parse_page(response: Response) -> dict[str, Any]:
 
 def _not_a_page(response: Response, problem: str) -> KoladaResponseError:
     """The error for an answer that is not a Kolada page, naming its URL and its start."""
-    snippet = response.body[:200].decode("utf-8", errors="replace").strip()
     return KoladaResponseError(
-        f"{response.method} {response.url} did not answer a Kolada JSON page "
-        f"(HTTP {response.status}): {problem}; body starts {snippet!r}",
+        unreadable_answer(response, "a Kolada JSON page", problem),
         url=response.url,
         status=response.status,
         body=response.body,

@@ -13,6 +13,12 @@ PER_PAGE = 5000
 # Kolada refuses longer id lists (kpi, municipality, year, ou) in one request.
 MAX_IDS_PER_REQUEST = 25
 
+# A query whose next_url still points on after this many pages is given up as endless
+# (a server minting a new next_url every time). Kolada tells no total to check against:
+# ``count`` is the records on one page. The largest query (25 KPIs x 25 years x 312
+# areas = 195,000 records) takes 40 pages of 5,000, the KPI catalogue 2.
+MAX_PAGES_PER_QUERY = 2000
+
 # Data queries fetched at once, all under the one throttle: while one waits on the
 # network, another's page is being read and staged.
 QUERY_WORKERS = 4

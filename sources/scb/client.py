@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sources.http import FetchError, HttpClient, Response, SlidingWindowLimiter
+from sources.http import (
+    FetchError,
+    HttpClient,
+    Response,
+    SlidingWindowLimiter,
+    json_problem,
+    unreadable_answer,
+)
 from sources.scb import settings
 from sources.scb.planning import (
     Resolved,
@@ -49,6 +56,11 @@ class ScbApiError(FetchError):
         self.variable = variable
         self.value = value
         self.detail = detail
+
+
+class ScbResponseError(FetchError):
+    """An SCB answer with a success status that is not a whole JSON object (an HTML
+    page, a body cut off): never retried, and it fails the run."""
 
 
 @dataclass(frozen=True)
@@ -198,17 +210,19 @@ class ScbClient:
         for part in plan_data_calls(resolved, config.max_data_cells):
             body = data_request_body(part, codelists)
             try:
-                responses.append(
-                    self.http.post_json(
-                        self._url(f"/tables/{table_id}/data"),
-                        body,
-                        params={"lang": settings.LANG, "outputFormat": settings.DATA_FORMAT},
-                        label={"kind": "scb_data", "table": table_id, **(tag or {})},
-                    )
+                response = self.http.post_json(
+                    self._url(f"/tables/{table_id}/data"),
+                    body,
+                    params={"lang": settings.LANG, "outputFormat": settings.DATA_FORMAT},
+                    label={"kind": "scb_data", "table": table_id, **(tag or {})},
                 )
             except FetchError as exc:
                 metadata = self._metadata.get(table_id)
                 raise _api_error(exc, table_id, part, metadata, codelists) from exc
+            # Parsed here only to be checked: the answers are landed and parsed later,
+            # too late to say which call brought a broken one.
+            _json_object(response)
+            responses.append(response)
         return responses
 
     # -- plumbing ------------------------------------------------------------------
@@ -221,15 +235,26 @@ class ScbClient:
             response = self.http.get(self._url(path), params=params, label=label)
         except FetchError as exc:
             raise _api_error(exc, label.get("table"), None, None, {}) from exc
-        try:
-            return json.loads(response.body)
-        except ValueError:
-            raise FetchError(
-                f"GET {response.url} answered with a body that is not JSON",
-                url=response.url,
-                status=response.status,
-                body=response.body,
-            ) from None
+        return _json_object(response)
+
+
+def _json_object(response: Response) -> dict[str, Any]:
+    """The JSON object an SCB answer holds (every endpoint answers one), or
+    ``ScbResponseError`` naming the call and what is wrong with the body."""
+    try:
+        document = json.loads(response.body)
+    except ValueError as exc:  # UnicodeDecodeError included
+        problem = json_problem(response.body, exc)
+    else:
+        if isinstance(document, dict):
+            return document
+        problem = f"JSON {type(document).__name__}, not an object"
+    raise ScbResponseError(
+        unreadable_answer(response, "SCB JSON", problem),
+        url=response.url,
+        status=response.status,
+        body=response.body,
+    )
 
 
 # -- errors --------------------------------------------------------------------------

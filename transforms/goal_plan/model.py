@@ -398,6 +398,8 @@ def _show(value: Any) -> str:
         return str(yaml.safe_dump(value, default_flow_style=True, allow_unicode=True)).strip()
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value)
 
 
