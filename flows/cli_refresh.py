@@ -109,7 +109,10 @@ def start_refresh(
         if api := os.environ.get("PREFECT_API_URL"):
             progress.start(f"Ansluter till Prefect ({api})")
         else:
-            progress.start("Startar Prefect (en tillfällig lokal API: 10–15 s)")
+            progress.start(
+                "Startar Prefect: en tillfällig lokal API, 15–35 s (med en Prefect-server,"
+                " `prefect server start` och PREFECT_API_URL, slipper körningen det)"
+            )
         from flows.refresh import refresh
 
         followed.attach()

@@ -120,3 +120,23 @@ def test_serve_without_a_prefect_server_says_how_to_start_one(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert main(["serve", "--plan", str(plan_file)]) == 2
     assert "prefect server start" in capsys.readouterr().err
+
+
+def test_prefect_yaml_deploys_the_flow_with_its_plain_parameters() -> None:
+    import inspect
+
+    import yaml
+
+    from flows.refresh import refresh
+
+    root = Path(__file__).resolve().parent.parent
+    config = yaml.safe_load((root / "prefect.yaml").read_text(encoding="utf-8"))
+    accepted = set(inspect.signature(refresh.fn).parameters)
+    for deployment in config["deployments"]:
+        path, name = deployment["entrypoint"].split(":")
+        assert (root / path).is_file() and name == "refresh"
+        assert set(deployment["parameters"]) <= accepted
+        assert (root / deployment["parameters"]["plan"]).is_file()
+        (schedule,) = deployment["schedules"]
+        assert schedule["timezone"] == "Europe/Stockholm"
+    assert {d["parameters"]["full"] for d in config["deployments"]} == {False, True}
