@@ -241,9 +241,26 @@ def warehouse_observations(warehouse_path: Path) -> Callable[[list[str]], pl.Dat
     return read
 
 
+STAGING_PREFIX = ".malbild-staging-"
+
+
 def run_stage(warehouse_path: Path, run_id: str) -> Stage:
     """The run's staging folder beside the warehouse (removed when the run ends)."""
-    return Stage(warehouse_path.parent / f".malbild-staging-{run_id}")
+    return Stage(warehouse_path.parent / f"{STAGING_PREFIX}{run_id}")
+
+
+def remove_stale_staging(warehouse_path: Path, running: Collection[str]) -> list[Path]:
+    """Remove the staging folders a killed process left beside the warehouse: all but
+    those of runs still running (which may be fetching into theirs). Call it holding the
+    warehouse for writing: no other process is loading from one then."""
+    import shutil
+
+    removed = []
+    for folder in warehouse_path.parent.glob(f"{STAGING_PREFIX}*"):
+        if folder.is_dir() and folder.name.removeprefix(STAGING_PREFIX) not in running:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def fetch_source(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
@@ -477,6 +494,9 @@ def begin_run(request: RefreshRequest) -> None:
         record_run_start(
             con, request.run_id, "refresh", request.plan_path.stem, request.parameters()
         )
+        running = queries.read_running_run_ids(con)
+        for folder in remove_stale_staging(request.warehouse_path, running):
+            log.info("Removed %s, left by a run that did not finish", folder)
 
 
 def settle_loading(con: duckdb.DuckDBPyConnection, store: RawStore, by: str) -> list[str]:

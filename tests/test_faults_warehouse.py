@@ -119,3 +119,50 @@ def test_a_run_killed_after_its_load_committed_is_settled_and_replayed(tmp_path:
     assert row is not None and row[0] == "succeeded" and "settled by next-run" in row[1]
     assert store.completed_run_ids() == ["committed"]
     assert store.loading_run_ids() == [] and store.replayable_run_ids() == ["committed"]
+
+
+def test_a_sqlite_file_as_the_warehouse_is_refused_without_any_download(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from warehouse.connection import WarehouseError, open_warehouse
+
+    path = tmp_path / "w.duckdb"
+    with sqlite3.connect(path) as lite:
+        lite.execute("CREATE TABLE t (x INTEGER)")
+    started = time.monotonic()
+    refused = pytest.raises(WarehouseError, match=r"w\.duckdb: not a DuckDB warehouse \(a SQLite")
+    with refused, open_warehouse(path):
+        pass
+    assert time.monotonic() - started < 5  # no extension was fetched
+    (tmp_path / "other.duckdb").write_bytes(b"not a database at all")
+    with (
+        pytest.raises(WarehouseError, match="some other file"),
+        open_warehouse(tmp_path / "other.duckdb", read_only=True),
+    ):
+        pass
+
+
+def test_staging_folders_left_by_killed_runs_are_removed_by_the_next(tmp_path: Path) -> None:
+    from flows.pipeline import RefreshRequest, begin_run
+    from warehouse.connection import open_warehouse
+
+    import socket
+
+    warehouse = tmp_path / "w.duckdb"
+    with open_warehouse(warehouse) as con:
+        con.execute(
+            "INSERT INTO core.run (run_id, kind, status, host, pid) VALUES"
+            " ('killed', 'refresh', 'running', ?, ?),"
+            " ('fetching', 'refresh', 'running', 'another-host', 1)",
+            [socket.gethostname(), dead_pid()],
+        )
+    left = [tmp_path / f".malbild-staging-{name}" for name in ("killed", "abc123", "fetching")]
+    for folder in left:
+        folder.mkdir()
+        (folder / "part-0.parquet").write_bytes(b"x")
+    request = RefreshRequest(tmp_path / "p.yaml", warehouse, tmp_path / "raw", run_id="next")
+    begin_run(request)
+    # The killed run is marked abandoned and its folder goes, as does the orphan of a
+    # load (no run); a run still fetching on another machine keeps its own.
+    assert [folder.exists() for folder in left] == [False, False, True]

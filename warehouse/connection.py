@@ -22,6 +22,11 @@ MEMORY_LIMIT_ENV = "MALBILD_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
+# A file that is not a DuckDB database (a SQLite file, say) makes DuckDB reach for an
+# extension to read it, and download one: the warehouse is DuckDB's own format only.
+NO_EXTENSION_LOADING = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+
+
 class WarehouseError(Exception):
     """A warehouse problem a user can act on."""
 
@@ -42,6 +47,21 @@ def _lock_message(path: Path, error: duckdb.Error) -> str | None:
     return f"{path} is in use by another process ({who}): wait for it to finish or close it"
 
 
+def _check_format(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database, naming what it looks like."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise WarehouseError(f"{path}: cannot read the warehouse: {error.strerror}") from error
+    if not head or head[8:12] == b"DUCK":
+        return
+    looks = "a SQLite database" if head.startswith(b"SQLite format 3") else "some other file"
+    raise WarehouseError(f"{path}: not a DuckDB warehouse ({looks}); give another --warehouse path")
+
+
 def memory_limit() -> str:
     """DuckDB's memory limit for malbild's connections: ``MALBILD_DUCKDB_MEMORY_LIMIT``
     (e.g. ``2GB``), else 512 MB."""
@@ -58,8 +78,9 @@ def open_warehouse(
         raise WarehouseError(f"{path}: no warehouse there yet; run a refresh first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    _check_format(path)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=NO_EXTENSION_LOADING)
     except duckdb.Error as error:
         message = _lock_message(path, error)
         if message is None:

@@ -154,3 +154,8 @@ def read_runs_starting(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFr
 def run_committed(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     """Whether the run's load committed (its answers are in raw.response)."""
     return bool(_frame(con, "run_committed", {"run_id": run_id}).item())
+
+
+def read_running_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The ids of the runs the run log says are running."""
+    return set(_frame(con, "running_runs")["run_id"].to_list())

@@ -52,9 +52,7 @@ def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     be fetching while this one starts: the warehouse is not held then).
     """
     host = socket.gethostname()
-    rows = con.execute(
-        "SELECT run_id, host, pid FROM core.run WHERE status = 'running'"
-    ).fetchall()
+    rows = con.execute("SELECT run_id, host, pid FROM core.run WHERE status = 'running'").fetchall()
     gone = [
         (run_id, pid)
         for run_id, run_host, pid in rows
