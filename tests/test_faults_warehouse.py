@@ -144,10 +144,10 @@ def test_a_sqlite_file_as_the_warehouse_is_refused_without_any_download(tmp_path
 
 
 def test_staging_folders_left_by_killed_runs_are_removed_by_the_next(tmp_path: Path) -> None:
+    import socket
+
     from flows.pipeline import RefreshRequest, begin_run
     from warehouse.connection import open_warehouse
-
-    import socket
 
     warehouse = tmp_path / "w.duckdb"
     with open_warehouse(warehouse) as con:
