@@ -259,3 +259,5 @@ def show_summary(result: RefreshResult, warehouse: Path, *, demo: bool = False) 
             console.print(Text(f"  - {warning}", style="yellow"), soft_wrap=True)
     where = "Demo warehouse (sample data)" if demo else "Warehouse"
     console.print(Text(f"{where}: {warehouse}"), soft_wrap=True)
+    if result.snapshot is not None:
+        console.print(Text(f"For analysts (read-only): {result.snapshot}"), soft_wrap=True)

@@ -36,7 +36,7 @@ from transforms.own import OwnFileError
 from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
 from warehouse import queries
-from warehouse.connection import open_warehouse
+from warehouse.connection import WarehouseError, open_warehouse
 from warehouse.load import (
     FETCH_STATE_SCHEMA,
     LoadCounts,
@@ -45,6 +45,7 @@ from warehouse.load import (
     load_refresh,
 )
 from warehouse.run_log import record_run_end, record_run_settled, record_run_start
+from warehouse.snapshot import publish_snapshot
 
 log = logging.getLogger("malbild")
 
@@ -144,6 +145,8 @@ class RefreshResult:
     sample_data: bool = False  # generated values (malbild demo), never real statistics
     # What the run changed for the plan's area (empty on a plan's first run).
     changes: Changes = field(default_factory=Changes)
+    # The read-only copy analysts open, published after the run (None: not published).
+    snapshot: Path | None = None
 
 
 def new_run_id() -> str:
@@ -520,15 +523,19 @@ def end_run_failed(
     """Record a run that failed (or was refused: bad input), in its own transaction."""
     status = "refused" if isinstance(error, InputError) else "failed"
     requests = sum(requests_by_kind(landed_responses(store, request.run_id)).values())
-    with open_warehouse(request.warehouse_path) as con:
-        record_run_end(
-            con,
-            request.run_id,
-            status,
-            requests_made=requests,
-            warnings=warnings,
-            error=f"{type(error).__name__}: {error}",
-        )
+    try:
+        with open_warehouse(request.warehouse_path) as con:
+            record_run_end(
+                con,
+                request.run_id,
+                status,
+                requests_made=requests,
+                warnings=warnings,
+                error=f"{type(error).__name__}: {error}",
+            )
+    except WarehouseError as exc:
+        # The run's own error is the one to report; the next run marks this one abandoned.
+        log.warning("The run's failure could not be recorded in the run log: %s", exc)
 
 
 def load_and_finish(
@@ -580,7 +587,20 @@ def load_and_finish(
             counts=counts,
             warnings=warnings,
         )
+        con.execute("CHECKPOINT")  # the file alone holds everything: it is copied next
     return counts, summary, changes
+
+
+def publish(warehouse_path: Path, warnings: list[str]) -> Path | None:
+    """Publish the analysts' snapshot of the warehouse; a failure is a warning (the data
+    is loaded, and the next run publishes again)."""
+    try:
+        return publish_snapshot(warehouse_path)
+    except OSError as exc:
+        warning = f"the snapshot for analysts could not be published ({exc})"
+        log.warning("%s", warning)
+        warnings.append(warning)
+        return None
 
 
 def read_changes(con: duckdb.DuckDBPyConnection, plan: GoalPlan, since: datetime) -> Changes:

@@ -31,6 +31,7 @@ from warehouse import queries
 from warehouse.connection import open_warehouse
 from warehouse.load import LoadCounts, RefreshBatch
 from warehouse.run_log import record_run_end, record_run_start
+from warehouse.snapshot import publish_snapshot
 
 log = logging.getLogger("malbild")
 
@@ -95,4 +96,6 @@ def rebuild_from_raw(warehouse_path: Path, raw_dir: Path) -> list[str]:
             record_run_end(con, rebuild_id, "failed", error=f"{type(exc).__name__}: {exc}")
             raise
         record_run_end(con, rebuild_id, "succeeded", counts=total)
+        con.execute("CHECKPOINT")
+    publish_snapshot(warehouse_path)
     return run_ids

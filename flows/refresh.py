@@ -218,6 +218,7 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         )
     finally:
         stage.remove()
+    snapshot = pipeline.publish(request.warehouse_path, warnings)
     requests = pipeline.requests_by_kind(responses)
     return RefreshResult(
         run_id=request.run_id,
@@ -231,4 +232,5 @@ def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> R
         summary=summary,
         sample_data=pipeline.is_sample_run(responses),
         changes=changes,
+        snapshot=snapshot,
     )

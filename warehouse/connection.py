@@ -24,7 +24,10 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 
 # A file that is not a DuckDB database (a SQLite file, say) makes DuckDB reach for an
 # extension to read it, and download one: the warehouse is DuckDB's own format only.
-NO_EXTENSION_LOADING = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+NO_EXTENSION_LOADING: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
 
 
 class WarehouseError(Exception):
