@@ -48,7 +48,10 @@ def test_the_readme_excel_example_writes_a_workbook(
     (code,) = [block for block in PYTHON_BLOCKS if "write_excel" in block]
     monkeypatch.chdir(tmp_path)
 
-    exec(code.replace("data/malbild.duckdb", str(demo_warehouse)), {})
+    # The demo published its snapshot beside its warehouse, as every run does.
+    snapshot = demo_warehouse.with_name(f"{demo_warehouse.stem}.snapshot.duckdb")
+    assert snapshot.is_file()
+    exec(code.replace("data/malbild.snapshot.duckdb", str(snapshot)), {})
 
     sheet = openpyxl.load_workbook(tmp_path / "status.xlsx").active
     assert sheet.max_row > 1
