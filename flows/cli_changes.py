@@ -13,7 +13,6 @@ import typer
 
 from flows import settings
 from flows.cli import EXIT_OK, JsonOpt, PlanOpt, WarehouseOpt, app
-from flows.cli_lookup import LookupInputError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,6 +32,7 @@ def resolve_since(con: Any, text: str | None, plan_key: str) -> Since | None:
     """``--since``: a date (its midnight, local time), a run (as it left the warehouse),
     or by default the plan's refresh before the latest (what the latest changed). None
     when the plan has had fewer than two refreshes."""
+    from flows.cli_lookup import LookupInputError
     from warehouse import queries
 
     if text is None:
@@ -74,6 +74,7 @@ class ChangeReport:
 
 def read_change_report(warehouse: Path, plan_path: Path, since_text: str | None) -> ChangeReport:
     """What changed for the plan's area since ``since_text`` (see resolve_since)."""
+    from flows.cli_lookup import LookupInputError
     from flows.pipeline import definition_warnings, read_changes
     from flows.preflight import read_plan
     from flows.report import change_lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -190,9 +191,11 @@ def test_a_run_opens_the_warehouse_for_writing_twice_and_migrates_once(
     apply_migrations = warehouse.migrations.apply_migrations
     create_marts = warehouse.migrations.create_marts
 
-    def counting_connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    def counting_connect(
+        path: str, read_only: bool = False, **options: Any
+    ) -> duckdb.DuckDBPyConnection:
         opened.append(read_only)
-        return connect(path, read_only=read_only)
+        return connect(path, read_only=read_only, **options)
 
     def counting_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
         migrated.append(applied := apply_migrations(con))
