@@ -50,7 +50,7 @@ goals:
       - {series: scb:gone, direction: higher}
 """
 
-COMMANDS = "run demo rebuild check kpis areas tables runs changes"
+COMMANDS = "run demo rebuild serve check kpis areas tables runs changes"
 RUN_HEADER = "körning typ plan status start tid anrop nya ändr samma varn"
 OLD_RUN = "20250101T080000Z-aaaaaa"
 NEW_RUN = "20250102T080000Z-bbbbbb"
