@@ -120,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
     command = typer.main.get_command(app)
     try:
+        settings.apply_settings_file()
+    except settings.SettingsError as exc:
+        print(f"malbild: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         result = command.main(args=args, prog_name="malbild", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument
         show = getattr(exc, "show", None)
@@ -154,7 +159,7 @@ def report_failure(exc: BaseException, *, debug: bool) -> int:
     if debug:
         # Printed, not logged: during a run the log's handlers belong to the progress display.
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, InputError | LookupInputError):
+    if isinstance(exc, InputError | LookupInputError | settings.SettingsError):
         print(f"malbild: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(exc, UnreachableError):
@@ -185,7 +190,7 @@ def root(
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         handler.setLevel(logging.DEBUG if debug else logging.WARNING)
         logging.getLogger().addHandler(handler)
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    log.setLevel(logging.DEBUG if debug else settings.log_level())
 
 
 @app.command(rich_help_panel="Refresh")
