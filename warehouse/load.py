@@ -369,6 +369,8 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
     with staging as staged:
         found = con.execute(f"SELECT count(*) FROM {staged}").fetchone()
         rows = int(found[0]) if found else 0
+        if _count(con, "core.observation") == 0 and _count(con, "core.observation_history") == 0:
+            return _first_load(con, batch, staged, rows)
         counts = _merge_rows(
             con,
             "core.observation",
@@ -386,6 +388,32 @@ def _merge_observations(con: duckdb.DuckDBPyConnection, batch: RefreshBatch) -> 
     return LoadCounts(
         counts.inserted, counts.updated - versions.deleted, counts.unchanged, versions.deleted
     )
+
+
+def _first_load(
+    con: duckdb.DuckDBPyConnection, batch: RefreshBatch, staged: str, rows: int
+) -> LoadCounts:
+    """Into an empty warehouse: every row is new, and its first version is written from
+    the staged files too (reading back rows this transaction just wrote took DuckDB
+    11 s of a 24 s load of 5 M observations)."""
+    columns = ", ".join(OBSERVATION_SCHEMA)
+    params = {"run_id": batch.run_id, "at": _loaded_at(batch)}
+    with unordered(con):
+        con.execute(
+            f"INSERT INTO core.observation ({columns}, run_id)"
+            f" SELECT {columns}, $run_id FROM {staged} WHERE NOT is_deleted",
+            {"run_id": batch.run_id},
+        )
+        inserted = _count(con, "core.observation")
+        if inserted:
+            _check_unique_observations(con, batch.run_id)
+        con.execute(
+            f"INSERT INTO core.observation_history ({columns}, run_id, valid_from, valid_to,"
+            f" change) SELECT {columns}, $run_id, $at, NULL, 'new' FROM {staged}"
+            " WHERE NOT is_deleted",
+            params,
+        )
+    return LoadCounts(inserted, 0, rows - inserted)
 
 
 def _raise_clash(clash: tuple[Any, ...]) -> None:
