@@ -40,7 +40,7 @@ def api(server: PrefectServer, method: str, path: str, body: Any = None) -> Any:
     return answer.json()
 
 
-def wait_for(what: str, found: Any, timeout: float = 150) -> Any:
+def wait_for(what: str, found: Any, timeout: float = 300) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (value := found()) is not None:
