@@ -74,8 +74,8 @@ class ChangeReport:
 
 def read_change_report(warehouse: Path, plan_path: Path, since_text: str | None) -> ChangeReport:
     """What changed for the plan's area since ``since_text`` (see resolve_since)."""
+    from flows.changes import definition_warnings, read_changes
     from flows.cli_lookup import LookupInputError
-    from flows.pipeline import definition_warnings, read_changes
     from flows.preflight import read_plan
     from flows.report import change_lines
     from warehouse import queries

@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from flows.changes import Changes, definition_warnings, read_changes
+from flows.recovery import STAGING_PREFIX, remove_stale_staging, settle_loading
 from sources.base import FetchContext, Fetched, FetchState, Source, SourceAnswers
 from sources.landing import RawStore
 from sources.registry import SOURCES
@@ -44,7 +46,7 @@ from warehouse.load import (
     RefreshBatch,
     load_refresh,
 )
-from warehouse.run_log import record_run_end, record_run_settled, record_run_start
+from warehouse.run_log import record_run_end, record_run_start
 from warehouse.snapshot import publish_snapshot
 
 log = logging.getLogger("malbild")
@@ -114,19 +116,6 @@ class RunCatalogue:
 
     catalogue: Catalogue
     fresh: bool
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a refresh (or the time since a moment) changed for a plan's area: per
-    indicator and year (queries.read_changes) and per goal (read_goal_changes)."""
-
-    indicators: pl.DataFrame = field(default_factory=pl.DataFrame)
-    goals: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-    @property
-    def empty(self) -> bool:
-        return self.indicators.is_empty() and self.goals.is_empty()
 
 
 @dataclass
@@ -244,26 +233,9 @@ def warehouse_observations(warehouse_path: Path) -> Callable[[list[str]], pl.Dat
     return read
 
 
-STAGING_PREFIX = ".malbild-staging-"
-
-
 def run_stage(warehouse_path: Path, run_id: str) -> Stage:
     """The run's staging folder beside the warehouse (removed when the run ends)."""
     return Stage(warehouse_path.parent / f"{STAGING_PREFIX}{run_id}")
-
-
-def remove_stale_staging(warehouse_path: Path, running: Collection[str]) -> list[Path]:
-    """Remove the staging folders a killed process left beside the warehouse: all but
-    those of runs still running (which may be fetching into theirs). Call it holding the
-    warehouse for writing: no other process is loading from one then."""
-    import shutil
-
-    removed = []
-    for folder in warehouse_path.parent.glob(f"{STAGING_PREFIX}*"):
-        if folder.is_dir() and folder.name.removeprefix(STAGING_PREFIX) not in running:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
 
 
 def fetch_source(source: Source, plan: GoalPlan, context: FetchContext) -> SourceAnswers:
@@ -355,37 +327,6 @@ def missing_data_warnings(
                 f"{series_id}: no values for {plan.municipality} in these years (shown grey)"
             )
     return warnings
-
-
-def definition_warnings(changes: pl.DataFrame) -> list[str]:
-    """One warning per KPI whose definition, or group whose members, changed, naming the
-    plans and goals that use it (``queries.read_definition_changes``)."""
-    warnings = []
-    for (kind, id_), rows in changes.group_by("kind", "id", maintain_order=True):
-        used_by = rows["used_by"][0]
-        if kind == "kpi":
-            what = "; ".join(
-                f"{row['field']}: {_quoted(row['old_value'])} → {_quoted(row['new_value'])}"
-                for row in rows.iter_rows(named=True)
-            )
-            warnings.append(f"{id_}: definitionen har ändrats ({what}); används av {used_by}")
-        else:
-            left = [row["old_value"] for row in rows.iter_rows(named=True) if row["old_value"]]
-            joined = [row["new_value"] for row in rows.iter_rows(named=True) if row["new_value"]]
-            parts = [f"ut: {', '.join(left)}"] * bool(left) + [f"in: {', '.join(joined)}"] * bool(
-                joined
-            )
-            warnings.append(
-                f"{id_}: jämförelsegruppens medlemmar har ändrats ({'; '.join(parts)});"
-                f" används av {used_by}"
-            )
-    return warnings
-
-
-def _quoted(value: str | None) -> str:
-    if value is None:
-        return "–"
-    return f"'{value if len(value) <= 80 else value[:77] + '…'}'"
 
 
 def unavailable_warnings(plan: GoalPlan, unavailable: Mapping[str, str]) -> list[str]:
@@ -502,21 +443,6 @@ def begin_run(request: RefreshRequest) -> None:
             log.info("Removed %s, left by a run that did not finish", folder)
 
 
-def settle_loading(con: duckdb.DuckDBPyConnection, store: RawStore, by: str) -> list[str]:
-    """Make the landing and the run log agree about runs whose process died while
-    loading: a load that committed is marked completed (a rebuild replays it) and its run
-    succeeded; one that did not is no run to replay. Returns the runs settled as loaded."""
-    loaded = []
-    for run_id in store.loading_run_ids():
-        if queries.run_committed(con, run_id):
-            store.mark_completed(run_id, store.loaded_at(run_id))
-            record_run_settled(con, run_id, by)
-            loaded.append(run_id)
-        else:
-            store.unmark_loading(run_id)
-    return loaded
-
-
 def end_run_failed(
     request: RefreshRequest, store: RawStore, error: Exception, warnings: Sequence[str]
 ) -> None:
@@ -601,11 +527,3 @@ def publish(warehouse_path: Path, warnings: list[str]) -> Path | None:
         log.warning("%s", warning)
         warnings.append(warning)
         return None
-
-
-def read_changes(con: duckdb.DuckDBPyConnection, plan: GoalPlan, since: datetime) -> Changes:
-    """What changed for the plan's area between ``since`` and now."""
-    return Changes(
-        queries.read_changes(con, plan.id, plan.municipality, since),
-        queries.read_goal_changes(con, plan.id, plan.municipality, since),
-    )

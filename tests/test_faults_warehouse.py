@@ -95,7 +95,7 @@ def test_a_run_killed_after_its_load_committed_is_settled_and_replayed(tmp_path:
     """A kill between the load's commit and the landing's mark leaves `.loading`: the
     next run marks it completed (and the run succeeded) if the data is in, else drops it;
     a rebuild replays it either way, so committed data is never left out."""
-    from flows.pipeline import settle_loading
+    from flows.recovery import settle_loading
     from sources.landing import RawStore
     from warehouse.connection import open_warehouse
     from warehouse.load import RefreshBatch, load_refresh

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from flows import pipeline, preflight, rebuild
+from flows.changes import Changes
 from flows.pipeline import InputError, PlanInput, RunCatalogue, UnavailableSeriesError
 from flows.report import latest_goal_rows, refresh_markdown
 from sources.base import SourceAnswers
@@ -260,7 +261,7 @@ def test_a_plan_with_a_change_in_percent_always_fetches_the_year_before(tmp_path
 
 
 def test_the_artifact_lists_what_the_run_changed_or_says_nothing_did():
-    changes = pipeline.Changes(
+    changes = Changes(
         pl.DataFrame(
             {
                 "goal_id": ["kvalitet"],
