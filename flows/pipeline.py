@@ -52,6 +52,10 @@ from warehouse.snapshot import publish_snapshot
 log = logging.getLogger("malbild")
 
 PLAN_KIND = "plan"
+# The run summary lists what a run changed for plans up to this size; the marts "as known
+# before" are computed for the whole plan, which for a national plan of hundreds of
+# indicators takes longer than the run: `malbild changes` lists those on demand.
+CHANGES_IN_SUMMARY_MAX_INDICATORS = 200
 # Manifest lines that are not HTTP answers: the landed plan and the sources' notes.
 NOT_RESPONSES = (PLAN_KIND, "unavailable")
 COMPUTED_FROM_UNAVAILABLE = "computed from an unavailable series"
@@ -494,8 +498,16 @@ def load_and_finish(
         if followed_before:
             definitions = queries.read_definition_changes(con, before, plan.plan.id)
             warnings += definition_warnings(definitions)
-            if counts.changed or not definitions.is_empty():
+            indicators = sum(1 for _ in plan.plan.indicators())
+            changed = counts.changed or not definitions.is_empty()
+            if changed and indicators <= CHANGES_IN_SUMMARY_MAX_INDICATORS:
                 changes = read_changes(con, plan.plan, before)
+            elif changed:
+                warnings.append(
+                    f"the plan has {indicators} indicators: `malbild changes` lists what"
+                    " this run changed (the summary does up to"
+                    f" {CHANGES_IN_SUMMARY_MAX_INDICATORS})"
+                )
         if checked is not None:
             years, unavailable = checked
             series = list(dict.fromkeys(p.indicator.series_id for p in plan.plan.indicators()))
