@@ -39,13 +39,8 @@ from transforms.rules import ATTRIBUTION, SAMPLE_SOURCE
 from transforms.schema import OBSERVATION_KEY, OBSERVATION_SCHEMA
 from warehouse import queries
 from warehouse.connection import WarehouseError, open_warehouse
-from warehouse.load import (
-    FETCH_STATE_SCHEMA,
-    LoadCounts,
-    MartsStaleError,
-    RefreshBatch,
-    load_refresh,
-)
+from warehouse.load import LoadCounts, MartsStaleError, RefreshBatch, load_refresh
+from warehouse.records import FETCH_STATE_SCHEMA
 from warehouse.run_log import record_run_end, record_run_start
 from warehouse.snapshot import publish_snapshot
 
