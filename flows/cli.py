@@ -185,6 +185,10 @@ def root(
     session.debug = debug
     if ctx.invoked_subcommand in ("run", "demo"):
         configure_prefect()
+        if session.program:  # a process of its own: Ctrl-C and SIGTERM end it promptly
+            from flows import interrupt
+
+            interrupt.install()
     elif not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))

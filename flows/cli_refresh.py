@@ -83,10 +83,12 @@ def start_refresh(
 
     from flows import pipeline, preflight
     from flows.cli_progress import RunProgress, following_flow
+    from flows.interrupt import recorded_as_interrupted
     from sources.landing import RawStore
 
     progress = progress or RunProgress()
-    with following_flow(progress, [], keep_quiet=keep_quiet) as followed:
+    stopping = recorded_as_interrupted(request.warehouse_path, request.run_id)
+    with following_flow(progress, [], keep_quiet=keep_quiet) as followed, stopping:
         progress.start("Förkontroll: planen, källornas adresser och Kolada-katalogen")
         store = RawStore(request.raw_dir)
         warnings: list[str] = []

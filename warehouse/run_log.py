@@ -32,6 +32,16 @@ def record_run_start(
         )
 
 
+def record_run_interrupted(con: duckdb.DuckDBPyConnection, run_id: str, reason: str) -> None:
+    """A run stopped by Ctrl-C or SIGTERM (only while it is still running)."""
+    with transaction(con):
+        con.execute(
+            "UPDATE core.run SET status = 'interrupted', ended_at = now(), error = ?"
+            " WHERE run_id = ? AND status = 'running'",
+            [safe_text(reason), run_id],
+        )
+
+
 def record_run_settled(con: duckdb.DuckDBPyConnection, run_id: str, by: str) -> None:
     """A run whose load committed but whose process died before it said so: succeeded."""
     with transaction(con):
