@@ -168,22 +168,21 @@ def refresh_request_of(
     run_id: str | None,
     begun: bool,
 ) -> RefreshRequest:
-    """The flow's parameters as the request the pipeline runs (settings fill the gaps)."""
-    from flows import settings
+    """The flow's parameters as the request the pipeline runs (settings fill the gaps,
+    as for `malbild run`)."""
+    from flows.cli_refresh import refresh_request
 
-    warehouse_path = Path(warehouse) if warehouse else settings.default_warehouse_path()
-    request = RefreshRequest(
-        plan_path=Path(plan),
-        warehouse_path=warehouse_path,
-        raw_dir=Path(raw_dir) if raw_dir else settings.default_raw_dir(warehouse_path),
-        years=pipeline.parse_years(years),
+    request = refresh_request(
+        Path(plan),
+        Path(warehouse) if warehouse else None,
+        years,
+        Path(raw_dir) if raw_dir else None,
+        strict,
         kolada_url=kolada_url,
         scb_url=scb_url,
-        strict=strict,
         full=full,
-        begun=begun,
     )
-    return replace(request, run_id=run_id) if run_id else request
+    return replace(request, begun=begun, run_id=run_id or request.run_id)
 
 
 def _refresh(request: RefreshRequest, store: RawStore, warnings: list[str]) -> RefreshResult:

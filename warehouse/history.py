@@ -14,9 +14,10 @@ from datetime import datetime
 
 import duckdb
 
+from transforms.schema import OBSERVATION_KEY
+
 # Stamps of who wrote a row, not what it says: a new run id alone is no new version.
 NOT_COMPARED = ("run_id", "loaded_at")
-OBSERVATION_KEY_SQL = ("series_id", "municipality_id", "year", "gender")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def record_observation_versions(
     The merge gave exactly those rows this run's id, so only they are read; the open
     versions they replace are found through their keys.
     """
-    on = " AND ".join(f"h.{c} = o.{c}" for c in OBSERVATION_KEY_SQL)
+    on = " AND ".join(f"h.{c} = o.{c}" for c in OBSERVATION_KEY)
+    key = ", ".join(OBSERVATION_KEY)
     params = {"run_id": run_id, "at": at}
     con.execute(
         f"""
@@ -86,7 +88,7 @@ def record_observation_versions(
                 ELSE 'revised' END
         FROM core.observation AS o
         LEFT JOIN (
-            SELECT series_id, municipality_id, year, gender
+            SELECT {key}
             FROM core.observation_history
             WHERE valid_to IS NULL
         ) AS h ON {on}
@@ -113,7 +115,7 @@ def record_observation_versions(
             f"""
             UPDATE core.observation_history AS h SET valid_to = $at
             FROM (
-                SELECT series_id, municipality_id, year, gender
+                SELECT {key}
                 FROM core.observation_history
                 WHERE run_id = $run_id AND valid_from = $at AND change <> 'new'
             ) AS o
